@@ -1,0 +1,154 @@
+"""Settings, all from the environment, with defaults that make a fresh checkout work on SQLite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_list(name: str, sep: str = ",") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(sep) if item.strip()]
+
+
+DEBUG = _env_bool("DEBUG", False)
+
+_secret = os.environ.get("SECRET_KEY", "")
+if not _secret:
+    if not DEBUG and os.environ.get("FLOWTIME_DEV", "1") != "1":
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off in production")
+    # Only safe for local development: production deployments set SECRET_KEY explicitly.
+    _secret = "flowtime-dev-insecure-secret-key-change-me"
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "templates_catalog",
+    "runs",
+    "telemetry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "flowtime_site.urls"
+WSGI_APPLICATION = "flowtime_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = BASE_DIR / "var"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'flowtime.sqlite3'}"),
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several writers (API threads, commands) share one file: wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- FlowTime ---------------------------------------------------------------------------------
+FLOWTIME_DATA_DIR = Path(os.environ.get("FLOWTIME_DATA_DIR", str(VAR_DIR / "data")))
+FLOWTIME_TEMPLATES_DIR = Path(
+    os.environ.get("FLOWTIME_TEMPLATES_DIR", str(BASE_DIR / "templates_catalog" / "catalog"))
+)
+FLOWTIME_TELEMETRY_ROOTS = os.environ.get("FLOWTIME_TELEMETRY_ROOTS", "")
+FLOWTIME_MAX_BINS = _env_int("FLOWTIME_MAX_BINS", 10000)
+FLOWTIME_STATE_MAX_WINDOW_BINS = _env_int("FLOWTIME_STATE_MAX_WINDOW_BINS", 500)
+FLOWTIME_ALLOW_ANONYMOUS_WRITES = _env_bool("FLOWTIME_ALLOW_ANONYMOUS_WRITES", False)
+FLOWTIME_REQUIRE_AUTH_FOR_READS = _env_bool("FLOWTIME_REQUIRE_AUTH_FOR_READS", False)
+
+CORS_ALLOWED_ORIGINS = _env_list("FLOWTIME_CORS_ORIGINS")
+CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FlowTime runs API",
+    "DESCRIPTION": "Create, list and replay FlowTime runs.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
