@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "flowtime_site.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,6 +97,9 @@ TEMPLATES = [
 ]
 
 VAR_DIR = BASE_DIR / "var"
+if "DATABASE_URL" not in os.environ:
+    # SQLite creates its file but not the folder; a fresh checkout has no var/ yet.
+    VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'flowtime.sqlite3'}"),
@@ -113,6 +117,9 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# Bodies over 1 MiB are refused by the API's parser with request_too_large (spec 05 §2).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- FlowTime ---------------------------------------------------------------------------------
 FLOWTIME_DATA_DIR = Path(os.environ.get("FLOWTIME_DATA_DIR", str(VAR_DIR / "data")))
@@ -134,9 +141,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["flowtime_site.api.LimitedJSONParser"],
+    "DEFAULT_PERMISSION_CLASSES": ["flowtime_site.api.FlowtimeAccess"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "flowtime_site.problems.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -149,6 +158,14 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "formatters": {"json": {"()": "runs.observability.JsonLineFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {
+        "flowtime": {
+            "handlers": ["console"],
+            "level": os.environ.get("LOG_LEVEL", "INFO"),
+            "propagate": True,
+        },
+    },
+    "root": {"handlers": [], "level": "WARNING"},
 }

@@ -7,7 +7,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -51,7 +51,7 @@ def json_number(v: float | int) -> float | int | None:
 def format_timestamp(dt: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, with ``.ffffff`` only when the microseconds are non-zero."""
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     text = dt.strftime("%Y-%m-%dT%H:%M:%S")
     if dt.microsecond:
         text += f".{dt.microsecond:06d}"
@@ -85,13 +85,13 @@ def parse_timestamp(text: str, *, utc_only: bool = False) -> datetime:
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         if utc_only and offset != timedelta(0):
             raise ValueError(f"'{text}' must be in UTC (Z or +00:00)")
-    base = datetime(year, month, day, hour, minute, second, ticks // 10, tzinfo=timezone.utc)
+    base = datetime(year, month, day, hour, minute, second, ticks // 10, tzinfo=UTC)
     return base - offset
 
 
 def utc_now_seconds() -> datetime:
     """The current instant truncated to whole seconds (createdUtc, capturedAtUtc)."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -129,7 +129,7 @@ def _canonical_value(x: Any) -> Any:
             return int(x)
         return x
     if isinstance(x, datetime):
-        return format_timestamp(x if x.tzinfo else x.replace(tzinfo=timezone.utc))
+        return format_timestamp(x if x.tzinfo else x.replace(tzinfo=UTC))
     if isinstance(x, date):
         return x.isoformat()
     if isinstance(x, Mapping):

@@ -32,7 +32,7 @@ def _construct_mapping_no_duplicates(loader: _StrictSafeLoader, node: Node) -> d
     loader.flatten_mapping(node)
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         try:
             hashable = key in seen
         except TypeError as exc:
@@ -40,9 +40,7 @@ def _construct_mapping_no_duplicates(loader: _StrictSafeLoader, node: Node) -> d
                 None, None, "found an unhashable mapping key", key_node.start_mark
             ) from exc
         if hashable:
-            raise ConstructorError(
-                None, None, f"found duplicate key {key!r}", key_node.start_mark
-            )
+            raise ConstructorError(None, None, f"found duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
 
@@ -68,7 +66,7 @@ def load_yaml(source: str | bytes) -> Any:
         text = source[1:] if source.startswith("\ufeff") else source
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -1,0 +1,59 @@
+"""Request id, request logging and HTTP metrics (spec 05 §9)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import Counter, Histogram
+
+logger = logging.getLogger("flowtime.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+HTTP_REQUESTS = Counter(
+    "flowtime_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "flowtime_http_request_seconds",
+    "HTTP request latency.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+class RequestIdMiddleware:
+    """Accepts a well-formed ``X-Request-ID`` or makes one, echoes it, logs one line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        response["X-Request-ID"] = request_id
+        match = getattr(request, "resolver_match", None)
+        # The route pattern, not the raw path, keeps label cardinality bounded.
+        route = match.route if match is not None and match.route else "unmatched"
+        HTTP_REQUESTS.labels(request.method or "", route, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(request.method or "", route).observe(elapsed)
+        logger.info(
+            "request",
+            extra={
+                "event": "http_request",
+                "requestId": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "durationMs": round(elapsed * 1000, 3),
+            },
+        )
+        return response

@@ -1,0 +1,150 @@
+"""Staff view of the run index: list, filter, search, and a read-only page per run with its charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from runs.errors import FlowtimeError
+from runs.models import Run
+
+
+class HasWarningsFilter(admin.SimpleListFilter):
+    title = "has warnings"
+    parameter_name = "has_warnings"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> QuerySet[Run]:
+        if self.value() == "yes":
+            return queryset.filter(warning_count__gt=0)
+        if self.value() == "no":
+            return queryset.filter(warning_count=0)
+        return queryset
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("run_id", "template_id", "mode", "created_utc", "warning_count", "can_replay")
+    list_filter = ("mode", "template_id", HasWarningsFilter, ("created_utc", admin.DateFieldListFilter))
+    search_fields = ("run_id", "template_id", "template_title")
+    ordering = ("-created_utc", "-run_id")
+    date_hierarchy = None
+    list_per_page = 50
+    show_full_result_count = False
+    readonly_fields = (
+        "run_id",
+        "template_id",
+        "template_title",
+        "template_version",
+        "mode",
+        "created_utc",
+        "start_utc",
+        "duration",
+        "bins",
+        "bin_size",
+        "bin_unit",
+        "warning_count",
+        "can_replay",
+        "provenance_hash",
+        "input_hash",
+        "path",
+        "indexed_at",
+        "api_links",
+        "run_metadata",
+        "run_warnings",
+        "series_charts",
+    )
+    fieldsets = (
+        (None, {"fields": ("run_id", "template_id", "template_title", "template_version", "mode")}),
+        ("Grid", {"fields": ("start_utc", "duration", "bins", "bin_size", "bin_unit")}),
+        (
+            "Provenance",
+            {"fields": ("created_utc", "provenance_hash", "input_hash", "path", "indexed_at", "can_replay")},
+        ),
+        ("API", {"fields": ("api_links",)}),
+        ("Metadata", {"fields": ("run_metadata",)}),
+        ("Warnings", {"fields": ("warning_count", "run_warnings")}),
+        ("Charts", {"fields": ("series_charts",)}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        return False
+
+    @admin.display(description="API")
+    def api_links(self, obj: Run) -> SafeString:
+        base = f"/v1/runs/{obj.run_id}"
+        last = max(obj.bins - 1, 0)
+        links = [
+            ("detail", base),
+            ("state (bin 0)", f"{base}/state?binIndex=0"),
+            ("state window", f"{base}/state_window?startBin=0&endBin={min(last, 499)}"),
+            ("series index", f"{base}/index"),
+            ("model", f"{base}/model"),
+        ]
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
+
+    def _disk(self, obj: Run) -> dict[str, Any] | None:
+        from runs.serializers import run_response_body
+
+        cache = getattr(self, "_body_cache", {})
+        if obj.run_id not in cache:
+            try:
+                cache[obj.run_id] = run_response_body(obj.run_id)
+            except FlowtimeError as exc:  # a damaged run still gets a page, with the reason shown
+                cache[obj.run_id] = {"error": f"{exc.code}: {exc.detail}"}
+            self._body_cache = cache
+        body: dict[str, Any] = cache[obj.run_id]
+        return body
+
+    @admin.display(description="Metadata")
+    def run_metadata(self, obj: Run) -> SafeString:
+        import json
+
+        body = self._disk(obj) or {}
+        shown = body.get("metadata") or body.get("error")
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Warnings")
+    def run_warnings(self, obj: Run) -> SafeString:
+        body = self._disk(obj) or {}
+        warnings = body.get("warnings") or []
+        if not warnings:
+            return mark_safe("—")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> {} {}</li>",
+                ((w.get("code"), w.get("nodeId") or "", w.get("message")) for w in warnings),
+            ),
+        )
+
+    @admin.display(description="Series")
+    def series_charts(self, obj: Run) -> SafeString:
+        from runs.orchestration import data_root
+        from runs.replay import node_charts_svg
+
+        try:
+            charts = node_charts_svg(data_root(), obj.run_id)
+        except FlowtimeError as exc:  # charts are a convenience: say why they are missing instead
+            return format_html("<em>Charts unavailable: {}: {}</em>", exc.code, exc.detail)
+        parts = [
+            format_html(
+                '<figure style="display:inline-block;margin:0 1em 1em 0">'
+                "<figcaption>{}</figcaption>{}</figure>",
+                chart.node_id,
+                mark_safe(chart.svg),  # built by runs.replay, all text escaped
+            )
+            for chart in charts
+        ]
+        return mark_safe("".join(parts))  # each part is format_html output

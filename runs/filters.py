@@ -1,0 +1,59 @@
+"""Declarative filters of ``GET /v1/runs`` (spec 05 §4); any bad value is a 400 naming the parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from runs.models import Run
+
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "createdUtc": ("created_utc", "run_id"),
+    "-createdUtc": ("-created_utc", "-run_id"),
+    "runId": ("run_id",),
+    "-runId": ("-run_id",),
+    "templateId": ("template_id", "run_id"),
+    "-templateId": ("-template_id", "-run_id"),
+}
+
+BOOL_CHOICES = (("true", "true"), ("false", "false"))
+
+
+class RunFilter(django_filters.FilterSet):
+    mode = django_filters.ChoiceFilter(
+        choices=(("simulation", "simulation"), ("telemetry", "telemetry")), method="filter_mode"
+    )
+    templateId = django_filters.CharFilter(method="filter_template")
+    hasWarnings = django_filters.ChoiceFilter(choices=BOOL_CHOICES, method="filter_has_warnings")
+    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_utc", lookup_expr="gte")
+    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_utc", lookup_expr="lte")
+    search = django_filters.CharFilter(method="filter_search")
+    ordering = django_filters.ChoiceFilter(
+        choices=[(key, key) for key in ORDERINGS], method="filter_ordering"
+    )
+
+    class Meta:
+        model = Run
+        fields: list[str] = []
+
+    def filter_mode(self, queryset: QuerySet[Run], name: str, value: str) -> QuerySet[Run]:
+        return queryset.filter(mode=value)
+
+    def filter_template(self, queryset: QuerySet[Run], name: str, value: str) -> QuerySet[Run]:
+        return queryset.filter(template_key=value.lower())
+
+    def filter_has_warnings(self, queryset: QuerySet[Run], name: str, value: str) -> QuerySet[Run]:
+        return queryset.filter(warning_count__gt=0) if value == "true" else queryset.filter(warning_count=0)
+
+    def filter_search(self, queryset: QuerySet[Run], name: str, value: str) -> QuerySet[Run]:
+        return queryset.filter(Q(run_id__icontains=value) | Q(template_title__icontains=value))
+
+    def filter_ordering(self, queryset: QuerySet[Run], name: str, value: str) -> QuerySet[Run]:
+        return queryset.order_by(*ORDERINGS[value])
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by(*ORDERINGS["-createdUtc"])
+        return super().filter_queryset(queryset)

@@ -1,0 +1,45 @@
+"""The run index: one row per published run directory. Disk is the truth; ``reindex_runs`` rebuilds it."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Run(models.Model):
+    run_id = models.CharField(primary_key=True, max_length=128)
+    template_id = models.CharField(max_length=128)
+    # Lower-cased copy so the case-insensitive templateId filter can use a plain index.
+    template_key = models.CharField(max_length=128, editable=False)
+    template_title = models.CharField(max_length=300, blank=True)
+    template_version = models.CharField(max_length=64, blank=True)
+    mode = models.CharField(max_length=16)
+    created_utc = models.DateTimeField(null=True, blank=True)
+    start_utc = models.DateTimeField(null=True, blank=True)
+    duration = models.CharField(max_length=64, blank=True)
+    bins = models.PositiveIntegerField()
+    bin_size = models.PositiveIntegerField()
+    bin_unit = models.CharField(max_length=16)
+    warning_count = models.PositiveIntegerField(default=0)
+    can_replay = models.BooleanField(default=False)
+    provenance_hash = models.CharField(max_length=80, blank=True)
+    input_hash = models.CharField(max_length=80, blank=True)
+    path = models.CharField(max_length=200, help_text="Run directory, relative to the data root.")
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_utc", "-run_id"]
+        indexes = [
+            models.Index(fields=["-created_utc", "-run_id"], name="run_created_desc"),
+            models.Index(fields=["created_utc", "run_id"], name="run_created_asc"),
+            models.Index(fields=["mode", "-created_utc", "-run_id"], name="run_mode_created"),
+            models.Index(fields=["template_key", "-created_utc", "-run_id"], name="run_template_created"),
+            models.Index(fields=["warning_count"], name="run_warning_count"),
+            models.Index(fields=["template_id", "run_id"], name="run_template_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.template_key = self.template_id.lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,50 @@
+"""Structured run events (spec 05 §9): one JSON object per log line, and the run metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+run_logger = logging.getLogger("flowtime.runs")
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """Log one named event; fields with ``None`` values are kept so every line has the same keys."""
+    run_logger.info(event, extra={"event": event, "fields": fields})
+
+
+@contextmanager
+def timed() -> Iterator[dict[str, float]]:
+    box = {"ms": 0.0}
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box["ms"] = round((time.perf_counter() - start) * 1000, 3)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Formats records as single-line JSON with ``event`` and the record's structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": getattr(record, "event", None) or record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            payload.update(fields)
+        for key in ("requestId", "method", "path", "status", "durationMs"):
+            value = getattr(record, key, None)
+            if value is not None:
+                payload[key] = value
+        if record.exc_info:
+            # Exception type only: tracebacks go to stderr of the process, never to clients.
+            payload["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+        return json.dumps(payload, ensure_ascii=False, default=str)

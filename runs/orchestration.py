@@ -1,0 +1,457 @@
+"""The orchestration service: the one path from a run request to a published, indexed run (spec 05 §1).
+
+The API, the admin and ``manage.py create_run`` all call ``plan_run`` / ``create_run`` / ``load_run``,
+so they cannot drift. Disk first, then the row: a run exists once its directory has been renamed into
+place; the index row follows and can always be rebuilt from disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from django.conf import settings
+
+from runs import artifacts, engine
+from runs.canonical import utc_now_seconds
+from runs.errors import (
+    FlowtimeError,
+    InvalidRequest,
+    Issue,
+    RunCancelled,
+    RunExists,
+)
+from runs.observability import log_event, timed
+from templates_catalog.generation import GeneratedModel, generate_model
+from templates_catalog.selectors import template_get
+
+STAGES: tuple[str, ...] = (
+    "validate",
+    "resolve_template",
+    "generate_model",
+    "resolve_telemetry",
+    "evaluate",
+    "write_artifacts",
+    "publish",
+    "index",
+)
+
+ENGINE_VERSION = "0.1.0"
+
+IdKind = Literal["deterministic", "explicit", "random"]
+ProgressSink = Callable[[str, str], None]
+
+
+class CancelToken:
+    """Set from another thread (a signal handler, a disconnect) to stop a run between stages."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise RunCancelled()
+
+
+@dataclass(frozen=True)
+class TelemetrySpec:
+    capture_directory: str
+    bindings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a caller asks for; validated by ``plan_run``. ``capture_base`` is where relative capture
+    directories resolve: ``<data>/telemetry`` for the API, the working directory for the CLI."""
+
+    template_id: str
+    mode: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    telemetry: TelemetrySpec | None = None
+    deterministic_run_id: bool = False
+    run_id: str | None = None
+    overwrite: bool = False
+    seed: int | None = None
+    dry_run: bool = False
+    capture_base: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    request: RunRequest
+    template_id: str
+    template_title: str
+    template_version: str
+    mode: str
+    generated: GeneratedModel
+    input_hash: str
+    id_kind: IdKind
+    predicted_run_id: str | None
+    telemetry: Any | None = None  # telemetry.bundle.ResolvedCapture when mode is telemetry
+    prepared: Any | None = None  # telemetry.bundle.PreparedTelemetry: the rewritten model
+
+    @property
+    def model_text(self) -> str:
+        return str(self.prepared.model_text) if self.prepared is not None else self.generated.text
+
+    @property
+    def model(self) -> engine.Model:
+        return self.prepared.model if self.prepared is not None else self.generated.model
+
+    @property
+    def operations(self) -> list[str]:
+        ops = ["generate_model"]
+        if self.telemetry is not None:
+            ops.append("verify_capture")
+        return [*ops, "evaluate", "write_artifacts", "publish", "index"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    was_reused: bool
+    input_hash: str
+    mode: str
+    template_id: str
+    created_utc: str | None
+
+
+def data_root() -> Path:
+    return Path(settings.FLOWTIME_DATA_DIR)
+
+
+def runs_root() -> Path:
+    return data_root() / "runs"
+
+
+def _normalise_mode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    mode = value.strip().lower()
+    if mode not in {"simulation", "telemetry"}:
+        raise InvalidRequest(
+            f"mode must be 'simulation' or 'telemetry', got '{value}'.",
+            errors=[Issue("invalid_request", "mode", "must be 'simulation' or 'telemetry'")],
+        )
+    return mode
+
+
+def _check_options(request: RunRequest) -> IdKind:
+    if request.run_id is not None and request.deterministic_run_id:
+        raise InvalidRequest(
+            "options.runId cannot be combined with options.deterministicRunId.",
+            errors=[Issue("invalid_request", "options.runId", "conflicts with deterministicRunId")],
+        )
+    if request.run_id is not None:
+        if not artifacts.is_valid_run_id(request.run_id):
+            raise InvalidRequest(
+                "options.runId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$.",
+                errors=[Issue("invalid_request", "options.runId", "does not match the run id pattern")],
+            )
+        return "explicit"
+    if request.seed is not None and (
+        isinstance(request.seed, bool) or not isinstance(request.seed, int) or request.seed < 0
+    ):
+        raise InvalidRequest(
+            "rng.seed must be an integer ≥ 0.",
+            errors=[Issue("invalid_request", "rng.seed", "must be an integer ≥ 0")],
+        )
+    return "deterministic" if request.deterministic_run_id else "random"
+
+
+def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> RunPlan:
+    """Validate everything a real run would and work out its id and hashes; writes nothing."""
+    report = progress or (lambda stage, detail: None)
+    report("validate", "checking the request")
+    mode_override = _normalise_mode(request.mode)
+    id_kind = _check_options(request)
+    if request.seed is not None and (isinstance(request.seed, bool) or request.seed < 0):
+        raise InvalidRequest("rng.seed must be an integer ≥ 0.")
+
+    report("resolve_template", request.template_id)
+    template = template_get(template_id=request.template_id)
+
+    mode = mode_override or ("telemetry" if request.telemetry is not None else "simulation")
+    if mode == "telemetry" and request.telemetry is None:
+        raise InvalidRequest(
+            "telemetry.captureDirectory is required in telemetry mode.",
+            errors=[Issue("invalid_request", "telemetry.captureDirectory", "required in telemetry mode")],
+        )
+
+    resolved_capture = None
+    bindings: dict[str, str] = dict(request.telemetry.bindings) if request.telemetry else {}
+    if mode == "telemetry" and request.telemetry is not None:
+        from telemetry.bundle import resolve_capture_for_run
+
+        report("resolve_telemetry", request.telemetry.capture_directory)
+        resolved_capture = resolve_capture_for_run(
+            capture_directory=request.telemetry.capture_directory,
+            base=request.capture_base or (data_root() / "telemetry"),
+            data_root=data_root(),
+            bindings=bindings,
+            extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
+        )
+
+    report("generate_model", template.id)
+    generated = generate_model(
+        template,
+        parameters=request.parameters,
+        mode=mode,
+        bindings=bindings or None,
+        seed=request.seed,
+        max_bins=settings.FLOWTIME_MAX_BINS,
+    )
+    prepared = None
+    if resolved_capture is not None:
+        prepared = resolved_capture.prepare(generated, max_bins=settings.FLOWTIME_MAX_BINS)
+
+    telemetry_part = prepared.input_hash_part if prepared is not None else None
+    input_hash = artifacts.input_hash(
+        template_id=template.id,
+        template_version=template.version,
+        mode=mode,
+        parameters=generated.parameters,
+        telemetry=telemetry_part,
+        rng_seed=request.seed if request.seed is not None else generated.model.rng_seed,
+        model=None,
+    )
+    predicted: str | None = None
+    if id_kind == "deterministic":
+        predicted = artifacts.deterministic_run_id(template.id, input_hash)
+    elif id_kind == "explicit":
+        predicted = request.run_id
+    plan = RunPlan(
+        request=request,
+        template_id=template.id,
+        template_title=template.title,
+        template_version=template.version,
+        mode=mode,
+        generated=generated,
+        input_hash=input_hash,
+        id_kind=id_kind,
+        predicted_run_id=predicted,
+        telemetry=resolved_capture,
+        prepared=prepared,
+    )
+    log_event(
+        "run_planned",
+        runId=predicted,
+        templateId=template.id,
+        mode=mode,
+        inputHash=input_hash,
+        code=None,
+        durationMs=None,
+    )
+    return plan
+
+
+def _existing_run_outcome(plan: RunPlan, run_id: str) -> RunOutcome:
+    from runs.services import run_index_refresh
+
+    row = run_index_refresh(run_id=run_id)
+    created = None
+    if row is not None and row.created_utc is not None:
+        from runs.canonical import format_timestamp
+
+        created = format_timestamp(row.created_utc)
+    return RunOutcome(
+        run_id=run_id,
+        was_reused=True,
+        input_hash=plan.input_hash,
+        mode=plan.mode,
+        template_id=plan.template_id,
+        created_utc=created,
+    )
+
+
+def _check_target_before_work(plan: RunPlan) -> RunOutcome | None:
+    """Answer a replay, or a conflict, before paying for evaluation (publish re-checks atomically)."""
+    run_id = plan.predicted_run_id
+    if run_id is None or plan.request.overwrite:
+        return None
+    target = runs_root() / run_id
+    if not target.exists():
+        return None
+    if plan.id_kind == "deterministic" and artifacts.find_reusable_run(runs_root(), run_id, plan.input_hash):
+        return _existing_run_outcome(plan, run_id)
+    raise RunExists(
+        run_id,
+        None
+        if plan.id_kind == "explicit"
+        else f"Run '{run_id}' exists with different inputs; pass overwrite to replace it.",
+    )
+
+
+def create_run(
+    request: RunRequest,
+    *,
+    cancel: CancelToken | None = None,
+    progress: ProgressSink | None = None,
+) -> RunOutcome:
+    """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind."""
+    from runs import metrics
+    from runs.services import run_index_refresh
+
+    report = progress or (lambda stage, detail: None)
+    checkpoint = cancel.raise_if_cancelled if cancel is not None else (lambda: None)
+    mode_label = (request.mode or ("telemetry" if request.telemetry else "simulation")).strip().lower()
+    log_event(
+        "run_requested",
+        runId=request.run_id,
+        templateId=request.template_id,
+        mode=mode_label,
+        code=None,
+        durationMs=None,
+    )
+    stage_name = "validate"
+
+    def enter(stage: str, detail: str) -> None:
+        nonlocal stage_name
+        checkpoint()
+        stage_name = stage
+        report(stage, detail)
+        log_event(
+            "run_stage",
+            stage=stage,
+            runId=request.run_id,
+            templateId=request.template_id,
+            mode=mode_label,
+            code=None,
+            durationMs=None,
+        )
+
+    with timed() as clock:
+        try:
+            plan = plan_run(request, progress=enter)
+            mode_label = plan.mode
+            reused = _check_target_before_work(plan)
+            if reused is not None:
+                log_event(
+                    "run_reused",
+                    runId=reused.run_id,
+                    templateId=plan.template_id,
+                    mode=plan.mode,
+                    code=None,
+                    durationMs=None,
+                )
+                return reused
+            outcome = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
+            enter("index", outcome.run_id)
+            run_index_refresh(run_id=outcome.run_id)
+        except FlowtimeError as exc:
+            metrics.run_failed(mode=mode_label, template=request.template_id, code=exc.code)
+            log_event(
+                "run_failed",
+                runId=request.run_id,
+                templateId=request.template_id,
+                mode=mode_label,
+                code=exc.code,
+                stage=stage_name,
+                durationMs=None,
+            )
+            raise
+        except BaseException:
+            metrics.run_failed(mode=mode_label, template=request.template_id, code="internal_error")
+            log_event(
+                "run_failed",
+                runId=request.run_id,
+                templateId=request.template_id,
+                mode=mode_label,
+                code="internal_error",
+                stage=stage_name,
+                durationMs=None,
+            )
+            raise
+    metrics.run_created(mode=plan.mode, template=plan.template_id, seconds=clock["ms"] / 1000)
+    log_event(
+        "run_reused" if outcome.was_reused else "run_created",
+        runId=outcome.run_id,
+        templateId=plan.template_id,
+        mode=plan.mode,
+        code=None,
+        durationMs=clock["ms"],
+    )
+    return outcome
+
+
+def _build_and_publish(
+    plan: RunPlan, *, enter: Callable[[str, str], None], checkpoint: Callable[[], None]
+) -> RunOutcome:
+    from runs import metrics
+
+    request = plan.request
+    generated = plan.generated
+    root = runs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    created_utc: datetime = utc_now_seconds()
+    run_id = plan.predicted_run_id or artifacts.random_run_id(created_utc)
+
+    with artifacts.staged_run(root) as stage:
+        warnings: list[str] = []
+        if plan.prepared is not None:
+            plan.prepared.copy_into(stage.path)
+            warnings.extend(plan.prepared.run_warnings)
+        model = plan.model
+        enter("evaluate", f"{len(model.nodes)} nodes × {model.grid.bins} bins")
+        with timed() as clock:
+            evaluation = engine.evaluate(
+                model,
+                model_dir=stage.path / "model",
+                confine_to=stage.path,
+                cancel=checkpoint,
+            )
+        metrics.observe_stage(mode=plan.mode, stage="evaluate", seconds=clock["ms"] / 1000)
+        enter("write_artifacts", run_id)
+        content = artifacts.RunContent(
+            model_text=plan.model_text,
+            series=[(node_id, evaluation.series[node_id]) for node_id in evaluation.series],
+            grid=artifacts.GridInfo(
+                bins=model.grid.bins,
+                bin_size=model.grid.bin_size,
+                bin_unit=model.grid.bin_unit,
+            ),
+            run_seed=request.seed,
+            model_seed=model.rng_seed,
+            warnings=warnings,
+            template_id=plan.template_id,
+            template_title=plan.template_title,
+            template_version=plan.template_version,
+            mode=plan.mode,
+            input_hash=plan.input_hash,
+            parameters=generated.parameters,
+            generated_at_utc=created_utc,
+            provenance=generated.tree.get("provenance"),
+            engine_version=ENGINE_VERSION,
+        )
+        with timed() as clock:
+            artifacts.write_run_files(stage.path, content, run_id=run_id, created_utc=created_utc)
+        metrics.observe_stage(mode=plan.mode, stage="write_artifacts", seconds=clock["ms"] / 1000)
+        enter("publish", run_id)
+        result = artifacts.publish_run(
+            stage,
+            runs_root=root,
+            run_id=run_id,
+            id_kind=plan.id_kind,
+            overwrite=request.overwrite,
+            input_hash=plan.input_hash,
+            created_utc=created_utc,
+        )
+    return RunOutcome(
+        run_id=result.run_id,
+        was_reused=result.was_reused,
+        input_hash=plan.input_hash,
+        mode=plan.mode,
+        template_id=plan.template_id,
+        created_utc=None,
+    )

@@ -1,0 +1,292 @@
+"""Parsed series CSVs and small run documents, cached per process by file identity (spec 06 §11).
+
+A cache key is ``(real path, st_dev, st_ino, st_size, st_mtime_ns)`` taken with ``fstat`` on the very
+descriptor the bytes are read from, so a key always describes the bytes stored under it. Publishing a
+run renames a new directory into place: its files have new inodes, so requests after the rename miss
+the cache and read the new files; entries of the old run simply age out of the LRU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from runs.engine.yaml_loader import YamlLoadError, load_yaml
+
+FloatArray = npt.NDArray[np.float64]
+
+# (real path, st_dev, st_ino, st_size, st_mtime_ns)
+FileIdentity = tuple[str, int, int, int, int]
+
+DEFAULT_MAX_VALUES = 50_000_000
+_MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+_MAX_DOCUMENTS = 512
+# A series CSV needs a few dozen bytes per row; anything far larger is not a series of this run and
+# is refused before it is read into memory.
+_CSV_BYTES_PER_ROW = 256
+_CSV_SLACK_BYTES = 64 * 1024
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+_INDEX = re.compile(r"[0-9]{1,12}")
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
+    re.IGNORECASE,
+)
+_HEADER_INDEX_NAMES = frozenset({"bin_index", "t"})
+
+
+def _env_max_values() -> int:
+    raw = os.environ.get("FLOWTIME_SERIES_CACHE_MAX_VALUES", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_MAX_VALUES
+    return value if value >= 0 else DEFAULT_MAX_VALUES
+
+
+@dataclass(frozen=True)
+class ParsedSeries:
+    """One CSV read against a grid: ``values`` is read-only float64 (NaN = no finite value)."""
+
+    values: FloatArray
+    malformed: bool
+    valid: bool
+
+
+def _malformed(bins: int) -> ParsedSeries:
+    values = np.full(bins, np.nan)
+    values.setflags(write=False)
+    return ParsedSeries(values, malformed=True, valid=False)
+
+
+def parse_series_csv(data: bytes, bins: int) -> ParsedSeries:
+    """Parse a series CSV (spec 06 §3): bad files give all-NaN ``malformed`` series, never an error."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _malformed(bins)
+    values = [math.nan] * bins
+    seen = bytearray(bins)
+    header_seen = False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        row = line.strip()
+        if not row:
+            continue
+        first, sep, rest = row.partition(",")
+        if not sep or "," in rest:
+            return _malformed(bins)
+        if not header_seen:
+            if first.strip().lower() not in _HEADER_INDEX_NAMES or rest.strip().lower() != "value":
+                return _malformed(bins)
+            header_seen = True
+            continue
+        index_text = first.strip()
+        if not _INDEX.fullmatch(index_text):
+            return _malformed(bins)
+        index = int(index_text)
+        if index >= bins or seen[index]:
+            return _malformed(bins)
+        seen[index] = 1
+        value_text = rest.strip()
+        if not value_text:
+            continue
+        if not _NUMBER.fullmatch(value_text):
+            return _malformed(bins)
+        values[index] = float(value_text)
+    if not header_seen:
+        return _malformed(bins)
+    array = np.array(values, dtype=np.float64)
+    array.setflags(write=False)
+    return ParsedSeries(array, malformed=False, valid=bool(np.isfinite(array).all()))
+
+
+class SeriesCache:
+    """A thread-safe LRU of parsed series, bounded by the total number of float values held."""
+
+    def __init__(self, max_values: int = DEFAULT_MAX_VALUES) -> None:
+        self._max_values = max_values
+        self._entries: OrderedDict[tuple[FileIdentity, int], ParsedSeries] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+        self.parses = 0
+
+    @property
+    def max_values(self) -> int:
+        return self._max_values
+
+    @property
+    def total_values(self) -> int:
+        return self._total
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def configure(self, max_values: int) -> None:
+        with self._lock:
+            self._max_values = max(0, max_values)
+            self._evict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._total = 0
+
+    def get(self, key: tuple[FileIdentity, int]) -> ParsedSeries | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[FileIdentity, int], series: ParsedSeries) -> None:
+        size = int(series.values.size)
+        with self._lock:
+            self.parses += 1
+            if size > self._max_values:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._total -= int(old.values.size)
+            self._entries[key] = series
+            self._total += size
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._total > self._max_values and self._entries:
+            _key, evicted = self._entries.popitem(last=False)
+            self._total -= int(evicted.values.size)
+
+
+SERIES_CACHE = SeriesCache(_env_max_values())
+
+
+def configure_series_cache(*, max_values: int) -> None:
+    """Set the bound (total float values held) of the process-wide series cache."""
+    SERIES_CACHE.configure(max_values)
+
+
+def _identity(real_path: str, st: os.stat_result) -> FileIdentity:
+    return (real_path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size + 1
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_series(real_path: str, bins: int) -> ParsedSeries:
+    """The parsed CSV at ``real_path`` (already resolved and confined by the caller), cached by identity.
+
+    A file that cannot be opened or read, is not a regular file, or is far too large for the grid
+    is reported as a malformed series rather than raised.
+    """
+    try:
+        fd = os.open(real_path, _OPEN_FLAGS)
+    except OSError:
+        return _malformed(bins)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return _malformed(bins)
+        key = (_identity(real_path, st), bins)
+        cached = SERIES_CACHE.get(key)
+        if cached is not None:
+            return cached
+        if st.st_size > bins * _CSV_BYTES_PER_ROW + _CSV_SLACK_BYTES:
+            parsed = _malformed(bins)
+        else:
+            parsed = parse_series_csv(_read_all(fd, st.st_size), bins)
+        SERIES_CACHE.put(key, parsed)
+        return parsed
+    except OSError:
+        return _malformed(bins)
+    finally:
+        os.close(fd)
+
+
+# --- small documents (run.json, metadata.json, model.yaml, index.json) --------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    """The bytes of a run document and their parse; ``value`` is shared, callers never mutate it."""
+
+    data: bytes
+    value: Any
+    error: str | None
+
+
+_documents: OrderedDict[tuple[FileIdentity, str], Document] = OrderedDict()
+_documents_lock = threading.Lock()
+
+
+def _parse_document(data: bytes, kind: Literal["json", "yaml"]) -> Document:
+    if kind == "yaml":
+        try:
+            return Document(data, load_yaml(data), None)
+        except YamlLoadError as exc:
+            return Document(data, None, exc.message)
+        except RecursionError:
+            return Document(data, None, "YAML nesting is too deep")
+    try:
+        return Document(data, json.loads(data.decode("utf-8-sig")), None)
+    except UnicodeDecodeError:
+        return Document(data, None, "not UTF-8 text")
+    except (ValueError, RecursionError) as exc:
+        return Document(data, None, f"not valid JSON ({type(exc).__name__})")
+
+
+def read_document(path: str, kind: Literal["json", "yaml"]) -> Document | None:
+    """Read and parse a small run document, cached by identity; ``None`` when it is not a readable file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        key = (_identity(os.path.abspath(path), st), kind)
+        with _documents_lock:
+            found = _documents.get(key)
+            if found is not None:
+                _documents.move_to_end(key)
+                return found
+        if st.st_size > _MAX_DOCUMENT_BYTES:
+            document = Document(b"", None, "file is too large")
+        else:
+            document = _parse_document(_read_all(fd, st.st_size), kind)
+        with _documents_lock:
+            _documents[key] = document
+            while len(_documents) > _MAX_DOCUMENTS:
+                _documents.popitem(last=False)
+        return document
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def clear_caches() -> None:
+    """Forget every cached series and document (tests; memory pressure)."""
+    SERIES_CACHE.clear()
+    with _documents_lock:
+        _documents.clear()

@@ -1,0 +1,217 @@
+"""The ``/state`` and ``/state_window`` bodies (spec 06 §5, §6), keys in contract order.
+
+Errors come in the order of §8: query syntax → run load → bin ranges → window size → simulation
+validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from runs.canonical import format_timestamp
+from runs.errors import InvalidParameter, WindowTooLarge
+from runs.replay.loading import ReplayRun, is_file_uri, load_replay_run
+from runs.replay.metadata import build_metadata
+from runs.replay.metrics import (
+    NodeSeries,
+    color,
+    latency_minutes,
+    load_node_series,
+    node_sources,
+    node_warnings,
+    throughput_ratio,
+    top_warnings,
+    utilization,
+    validate_simulation,
+)
+from runs.replay.numbers import json_scalar, json_values
+from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
+from runs.replay.series_cache import FloatArray, read_series
+
+# Topology kinds that are model plumbing rather than operational components (§6 `operational`).
+_NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
+
+
+def bin_start_text(run: ReplayRun, index: int) -> str | None:
+    if run.grid.start is None:
+        return None
+    return format_timestamp(run.grid.start + timedelta(minutes=index * run.grid.bin_minutes))
+
+
+def _telemetry(run: ReplayRun, item: NodeSeries) -> dict[str, Any]:
+    return {"sources": node_sources(item), "warnings": node_warnings(run, item)}
+
+
+def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
+    series = load_node_series(run)
+    validate_simulation(run, series)
+    return series
+
+
+def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The ``GET /v1/runs/{runId}/state?binIndex=N`` body."""
+    bin_index = parse_bin_query(query, "binIndex")
+    run = load_replay_run(data_root, run_id)
+    check_bin_range("binIndex", bin_index, run.grid.bins)
+    series = _loaded_series(run)
+
+    at = slice(bin_index, bin_index + 1)
+    nodes: list[dict[str, Any]] = []
+    for item in series:
+        v = item.values
+        arrivals, served = v["arrivals"], v["served"]
+        assert arrivals is not None and served is not None  # required by loading
+        capacity, queue = v["capacity"], v["queue"]
+        util = utilization(served[at], None if capacity is None else capacity[at])
+        latency = latency_minutes(
+            item.node, None if queue is None else queue[at], served[at], run.grid.bin_minutes
+        )
+        ratio = throughput_ratio(served[at], arrivals[at])
+        util_value = json_scalar(util, 0)
+        latency_value = json_scalar(latency, 0)
+        nodes.append(
+            {
+                "id": item.node.id,
+                "kind": item.node.kind,
+                "metrics": {
+                    "arrivals": json_scalar(arrivals, bin_index),
+                    "served": json_scalar(served, bin_index),
+                    "errors": json_scalar(v["errors"], bin_index),
+                    "queue": json_scalar(queue, bin_index),
+                    "capacity": json_scalar(capacity, bin_index),
+                    "externalDemand": json_scalar(v["externalDemand"], bin_index),
+                },
+                "derived": {
+                    "utilization": util_value,
+                    "latencyMinutes": latency_value,
+                    "throughputRatio": json_scalar(ratio, 0),
+                    "color": color(
+                        item.node,
+                        None if util_value is None else float(util_value),
+                        None if latency_value is None else float(latency_value),
+                    ),
+                },
+                "telemetry": _telemetry(run, item),
+            }
+        )
+    return {
+        "metadata": build_metadata(run),
+        "bin": {
+            "index": bin_index,
+            "startUtc": bin_start_text(run, bin_index),
+            "endUtc": bin_start_text(run, bin_index + 1),
+            "durationMinutes": run.grid.bin_minutes,
+        },
+        "nodes": nodes,
+        "warnings": top_warnings(run),
+    }
+
+
+def _window_node(run: ReplayRun, item: NodeSeries, window: slice) -> dict[str, Any]:
+    v = item.values
+    arrivals, served = v["arrivals"], v["served"]
+    assert arrivals is not None and served is not None  # required by loading
+    arrivals_w, served_w = arrivals[window], served[window]
+    errors = v["errors"]
+    out: dict[str, Any] = {
+        "arrivals": json_values(arrivals_w),
+        "served": json_values(served_w),
+        "errors": [None] * len(arrivals_w) if errors is None else json_values(errors[window]),
+    }
+    capacity_w: FloatArray | None = None
+    queue_w: FloatArray | None = None
+    for metric in ("externalDemand", "queue", "capacity"):
+        values = v[metric]
+        if values is not None:
+            part = values[window]
+            out[metric] = json_values(part)
+            if metric == "capacity":
+                capacity_w = part
+            elif metric == "queue":
+                queue_w = part
+    util = utilization(served_w, capacity_w)
+    if util is not None:
+        out["utilization"] = json_values(util)
+    latency = latency_minutes(item.node, queue_w, served_w, run.grid.bin_minutes)
+    if latency is not None:
+        out["latencyMinutes"] = json_values(latency)
+    out["throughputRatio"] = json_values(throughput_ratio(served_w, arrivals_w))
+    return {"id": item.node.id, "kind": item.node.kind, "series": out, "telemetry": _telemetry(run, item)}
+
+
+def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
+    """``full`` mode: indexed model nodes that are not topology ids, in definition order."""
+    topology_ids = {node.id for node in run.topology}
+    by_id = {entry.id: entry for entry in reversed(run.series_entries)}
+    by_prefix = {entry.id.split("@", 1)[0]: entry for entry in reversed(run.series_entries)}
+    count = window.stop - window.start
+    nodes: list[dict[str, Any]] = []
+    for model_node in run.model_nodes:
+        if model_node.id in topology_ids:
+            continue
+        entry = by_id.get(model_node.id) or by_prefix.get(model_node.id)
+        if entry is None:
+            continue
+        if entry.real_path is None:
+            values: list[Any] = [None] * count
+        else:
+            values = json_values(read_series(entry.real_path, run.grid.bins).values[window])
+        source = model_node.source
+        nodes.append(
+            {
+                "id": model_node.id,
+                "kind": model_node.kind,
+                "series": {"values": values},
+                "telemetry": {
+                    "sources": [source] if source is not None and is_file_uri(source) else [],
+                    "warnings": [],
+                },
+            }
+        )
+    return nodes
+
+
+def state_window(
+    data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int
+) -> dict[str, Any]:
+    """The ``GET /v1/runs/{runId}/state_window?startBin=A&endBin=B[&mode=]`` body."""
+    start_bin = parse_bin_query(query, "startBin")
+    end_bin = parse_bin_query(query, "endBin")
+    mode = parse_mode_query(query)
+    run = load_replay_run(data_root, run_id)
+    bins = run.grid.bins
+    check_bin_range("startBin", start_bin, bins)
+    check_bin_range("endBin", end_bin, bins)
+    if end_bin < start_bin:
+        raise InvalidParameter("endBin", "endBin must be greater than or equal to startBin.")
+    count = end_bin - start_bin + 1
+    if count > max_window_bins:
+        raise WindowTooLarge(count, max_window_bins)
+    series = _loaded_series(run)
+
+    window = slice(start_bin, end_bin + 1)
+    nodes = [
+        _window_node(run, item, window)
+        for item in series
+        if mode == "full" or item.node.kind.lower() not in _NON_OPERATIONAL_KINDS
+    ]
+    if mode == "full":
+        nodes.extend(_model_only_nodes(run, window))
+
+    timestamps: list[str] | None = None
+    if run.grid.start is not None:
+        start = run.grid.start
+        step = run.grid.bin_minutes
+        timestamps = [
+            format_timestamp(start + timedelta(minutes=i * step)) for i in range(start_bin, end_bin + 1)
+        ]
+    return {
+        "metadata": build_metadata(run),
+        "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
+        "timestampsUtc": timestamps,
+        "nodes": nodes,
+        "warnings": top_warnings(run),
+    }

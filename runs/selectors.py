@@ -1,0 +1,69 @@
+"""Reads for /v1/runs: the listing comes from the index alone (no run directory is opened)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import QuerySet
+
+from runs.canonical import format_timestamp
+from runs.errors import InvalidParameter
+from runs.filters import RunFilter
+from runs.models import Run
+
+LIST_FIELDS = (
+    "run_id",
+    "template_id",
+    "template_title",
+    "template_version",
+    "mode",
+    "created_utc",
+    "warning_count",
+    "start_utc",
+    "duration",
+    "bins",
+    "can_replay",
+)
+
+
+def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
+    """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
+    for name in RunFilter.base_filters:
+        values = params.getlist(name) if hasattr(params, "getlist") else []
+        if len(values) > 1:
+            raise InvalidParameter(name, f"{name} may be given only once.")
+    filterset = RunFilter(data=params, queryset=Run.objects.all())
+    if not filterset.is_valid():
+        name, messages = next(iter(filterset.errors.items()))
+        raise InvalidParameter(name, f"{name}: {' '.join(str(m) for m in messages)}")
+    return filterset.qs
+
+
+def run_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    created = row["created_utc"]
+    start = row["start_utc"]
+    return {
+        "runId": row["run_id"],
+        "templateId": row["template_id"],
+        "templateTitle": row["template_title"],
+        "templateVersion": row["template_version"],
+        "mode": row["mode"],
+        "createdUtc": format_timestamp(created) if created is not None else None,
+        "warningCount": row["warning_count"],
+        "startUtc": format_timestamp(start) if start is not None else None,
+        "duration": row["duration"] or None,
+        "bins": row["bins"],
+        "canReplay": row["can_replay"],
+    }
+
+
+def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    queryset = run_filter_queryset(params)
+    total = queryset.count()
+    rows = list(queryset.values(*LIST_FIELDS)[offset : offset + limit]) if offset < total else []
+    return [run_list_item(row) for row in rows], total
+
+
+def run_is_indexed(run_id: str) -> bool:
+    return Run.objects.filter(run_id=run_id).exists()

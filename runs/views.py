@@ -1,0 +1,123 @@
+"""HTTP views of /v1/runs: parse → one service or selector → serialize. Nothing else lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from flowtime_site.api import FlowtimeAccess, LimitedJSONParser, page_body, parse_page_request
+from runs import selectors, services
+from runs.artifacts import is_valid_run_id
+from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, data_root, plan_run
+from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
+
+LIST_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("pageSize", int, description="Items per page, 1..200 (default 50)."),
+    OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
+    OpenApiParameter("templateId", str, description="Exact template id, case-insensitive."),
+    OpenApiParameter("hasWarnings", str, enum=["true", "false"]),
+    OpenApiParameter("createdAfter", OpenApiTypes.DATETIME),
+    OpenApiParameter("createdBefore", OpenApiTypes.DATETIME),
+    OpenApiParameter("search", str, description="Substring of runId or templateTitle."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=["createdUtc", "-createdUtc", "runId", "-runId", "templateId", "-templateId"],
+    ),
+]
+
+
+def _query_flag(request: Request, name: str) -> bool:
+    values = request.query_params.getlist(name)
+    if not values:
+        return False
+    if len(values) > 1 or values[0].lower() not in {"true", "false"}:
+        raise InvalidParameter(name, f"{name} must be true or false.")
+    return values[0].lower() == "true"
+
+
+def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRequest:
+    options = data.get("options") or {}
+    telemetry = data.get("telemetry")
+    rng = data.get("rng") or {}
+    return RunRequest(
+        template_id=data["templateId"],
+        mode=data.get("mode"),
+        parameters=data.get("parameters") or {},
+        telemetry=TelemetrySpec(
+            capture_directory=telemetry["captureDirectory"], bindings=telemetry.get("bindings") or {}
+        )
+        if telemetry
+        else None,
+        deterministic_run_id=options.get("deterministicRunId", False),
+        run_id=options.get("runId"),
+        overwrite=options.get("overwriteExisting", False),
+        seed=rng.get("seed"),
+        dry_run=dry_run_query or options.get("dryRun", False),
+        capture_base=data_root() / "telemetry",
+    )
+
+
+class RunViewSet(viewsets.ViewSet):
+    permission_classes = [FlowtimeAccess]
+    parser_classes = [LimitedJSONParser]
+    lookup_field = "run_id"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def list(self, request: Request) -> Response:
+        page = parse_page_request(request.query_params)
+        items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
+        return Response(page_body(items=items, total=total, page=page, request=request))
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request: Request, run_id: str) -> Response:
+        if not is_valid_run_id(run_id):
+            raise RunNotFound(run_id[:140])
+        if not selectors.run_is_indexed(run_id):
+            # Copied in by hand or written by another host: index it now (spec 05 §5).
+            if services.run_index_refresh(run_id=run_id) is None:
+                raise RunNotFound(run_id)
+        elif not (data_root() / "runs" / run_id).is_dir():
+            services.run_index_refresh(run_id=run_id)
+            raise RunNotFound(run_id)
+        return Response(run_response_body(run_id))
+
+    @extend_schema(
+        request=RunCreateSerializer,
+        parameters=[OpenApiParameter("dryRun", str, enum=["true", "false"])],
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
+    )
+    def create(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        serializer = RunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run_request = run_request_from_body(
+            serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
+        )
+        if run_request.dry_run:
+            return Response(dry_run_body(plan_run(run_request)), status=200)
+        outcome = create_run(run_request)
+        body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+        if outcome.was_reused:
+            return Response(body, status=200)
+        return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
+
+
+def metrics_view(request: Any) -> HttpResponse:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+__all__ = ["RunViewSet", "metrics_view", "settings"]

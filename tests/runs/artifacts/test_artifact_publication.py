@@ -1,0 +1,254 @@
+"""Staging and atomic publication (spec 03 §5, §7)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from runs.artifacts import (
+    GridInfo,
+    RunContent,
+    clean_stale_staging,
+    find_reusable_run,
+    publish_run,
+    staged_run,
+    write_run_files,
+)
+from runs.artifacts import publication as publication_module
+from runs.errors import InvalidRequest, RunExists
+
+MODEL = "grid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, 2]}\n"
+HASH_A = "sha256:" + "aa" * 32
+HASH_B = "sha256:" + "bb" * 32
+CREATED = datetime(2025, 11, 29, 10, 15, 2, tzinfo=UTC)
+
+
+def content(values: tuple[float, float] = (1.0, 2.0), input_hash: str = HASH_A) -> RunContent:
+    return RunContent(
+        model_text=MODEL,
+        series=[("a", np.array(values))],
+        grid=GridInfo(2, 1, "hours"),
+        engine_version="0.1.0",
+        input_hash=input_hash,
+    )
+
+
+def _entries(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir()) if path.exists() else []
+
+
+def make_run(
+    root: Path,
+    run_id: str | None,
+    *,
+    kind: str = "explicit",
+    overwrite: bool = False,
+    values: tuple[float, float] = (1.0, 2.0),
+    input_hash: str = HASH_A,
+    **extra: Any,
+) -> Any:
+    with staged_run(root) as stage:
+        write_run_files(
+            stage.path, content(values, input_hash), run_id=run_id or "placeholder", created_utc=CREATED
+        )
+        result = publish_run(
+            stage,
+            runs_root=root,
+            run_id=run_id,
+            id_kind=kind,  # type: ignore[arg-type]
+            overwrite=overwrite,
+            input_hash=input_hash,
+            created_utc=CREATED,
+            **extra,
+        )
+    assert not stage.path.exists()
+    return result
+
+
+def test_publish_a_new_run(runs_root: Path) -> None:
+    result = make_run(runs_root, "run_one")
+    assert result.run_id == "run_one"
+    assert result.run_dir == runs_root / "run_one"
+    assert not result.was_reused
+    assert not result.replaced
+    assert (runs_root / "run_one" / "run.json").is_file()
+    assert json.loads((runs_root / "run_one" / "run.json").read_text())["runId"] == "run_one"
+    assert _entries(runs_root) == [".staging", "run_one"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_deterministic_id_with_same_inputs_is_reused(runs_root: Path) -> None:
+    make_run(runs_root, "run_det", kind="deterministic", values=(1.0, 2.0))
+    first = (runs_root / "run_det" / "series" / "a@A@DEFAULT.csv").read_bytes()
+    again = make_run(runs_root, "run_det", kind="deterministic", values=(5.0, 6.0))
+    assert again.was_reused
+    assert again.run_dir == runs_root / "run_det"
+    assert (runs_root / "run_det" / "series" / "a@A@DEFAULT.csv").read_bytes() == first
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_deterministic_id_with_other_inputs_is_run_exists(runs_root: Path) -> None:
+    make_run(runs_root, "run_det", kind="deterministic")
+    with pytest.raises(RunExists) as caught:
+        make_run(runs_root, "run_det", kind="deterministic", input_hash=HASH_B)
+    assert caught.value.code == "run_exists"
+    assert caught.value.status == 409
+    assert json.loads((runs_root / "run_det" / "model" / "metadata.json").read_text())["inputHash"] == HASH_A
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_explicit_id_that_exists_is_run_exists_even_with_same_inputs(runs_root: Path) -> None:
+    make_run(runs_root, "mine")
+    with pytest.raises(RunExists):
+        make_run(runs_root, "mine")
+    assert _entries(runs_root) == [".staging", "mine"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_overwrite_replaces_the_old_run_completely(runs_root: Path) -> None:
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    (runs_root / "mine" / "series" / "leftover.csv").write_text("t,value\n")
+    result = make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0), input_hash=HASH_B)
+    assert result.replaced
+    assert not result.was_reused
+    assert not (runs_root / "mine" / "series" / "leftover.csv").exists()
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,7\n1,8\n"
+    assert json.loads((runs_root / "mine" / "model" / "metadata.json").read_text())["inputHash"] == HASH_B
+    assert _entries(runs_root) == [".staging", "mine"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_overwrite_of_a_missing_run_is_a_plain_publish(runs_root: Path) -> None:
+    result = make_run(runs_root, "fresh", kind="deterministic", overwrite=True)
+    assert not result.replaced
+    assert (runs_root / "fresh" / "run.json").is_file()
+
+
+def test_overwrite_rolls_back_when_the_second_rename_fails(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    real_rename = os.rename
+
+    def failing_rename(src: Any, dst: Any) -> None:
+        is_stage = Path(src).parent.name == ".staging" and not Path(src).name.endswith(".old")
+        if is_stage and Path(dst).name == "mine":
+            raise OSError(errno.EIO, "disk on fire")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(publication_module.os, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk on fire"):
+        make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
+    monkeypatch.undo()
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,1\n1,2\n"
+    assert _entries(runs_root) == [".staging", "mine"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def _tokens(*values: str) -> Iterator[str]:
+    yield from values
+
+
+def test_random_id_draws_a_new_suffix_and_restamps_run_json(runs_root: Path) -> None:
+    (runs_root / "run_20251129T101502Z_aaaaaaaa").mkdir()
+    (runs_root / "run_20251129T101502Z_aaaaaaaa" / "run.json").write_text("{}\n")
+    tokens = _tokens("bbbbbbbb")
+    result = make_run(
+        runs_root,
+        "run_20251129T101502Z_aaaaaaaa",
+        kind="random",
+        token=lambda: next(tokens),
+    )
+    assert result.run_id == "run_20251129T101502Z_bbbbbbbb"
+    run = json.loads((runs_root / result.run_id / "run.json").read_text())
+    assert run["runId"] == "run_20251129T101502Z_bbbbbbbb"
+    assert (runs_root / "run_20251129T101502Z_aaaaaaaa" / "run.json").read_text() == "{}\n"
+
+
+def test_random_id_drawn_at_publish_when_none_given(runs_root: Path) -> None:
+    result = make_run(runs_root, None, kind="random", token=lambda: "0badc0de")
+    assert result.run_id == "run_20251129T101502Z_0badc0de"
+    assert json.loads((runs_root / result.run_id / "run.json").read_text())["runId"] == result.run_id
+
+
+def test_invalid_run_id_is_rejected_before_any_rename(runs_root: Path) -> None:
+    with pytest.raises(InvalidRequest):
+        make_run(runs_root, "../escape")
+    assert _entries(runs_root) == [".staging"]
+    assert not (runs_root.parent / "escape").exists()
+
+
+def test_failure_inside_staged_run_leaves_nothing_visible(runs_root: Path) -> None:
+    with pytest.raises(RuntimeError, match="evaluation blew up"), staged_run(runs_root) as stage:
+        (stage.path / "series").mkdir()
+        (stage.path / "series" / "a@A@DEFAULT.csv").write_text("t,value\n0,1\n")
+        (stage.path / "run.json").write_text('{"half": ')
+        raise RuntimeError("evaluation blew up")
+    assert _entries(runs_root) == [".staging"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_interrupt_inside_staged_run_removes_the_stage(runs_root: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), staged_run(runs_root) as stage:
+        write_run_files(stage.path, content(), run_id="x", created_utc=CREATED)
+        raise KeyboardInterrupt
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_stage_never_published_is_removed(runs_root: Path) -> None:
+    with staged_run(runs_root) as stage:
+        write_run_files(stage.path, content(), run_id="x", created_utc=CREATED)
+    assert not stage.path.exists()
+    assert _entries(runs_root / ".staging") == []
+
+
+def _age(path: Path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    os.utime(path, (then, then))
+
+
+def test_stale_staging_entries_are_removed_before_staging(runs_root: Path) -> None:
+    staging = runs_root / ".staging"
+    (staging / "old-stage" / "series").mkdir(parents=True)
+    (staging / "old-stage" / "series" / "x.csv").write_text("t,value\n")
+    _age(staging / "old-stage", 25)
+    (staging / "abc.old").mkdir()
+    _age(staging / "abc.old", 48)
+    (staging / "fresh-stage").mkdir()
+    _age(staging / "fresh-stage", 23)
+    with staged_run(runs_root) as stage:
+        assert sorted(_entries(staging)) == sorted(["fresh-stage", stage.path.name])
+    assert _entries(staging) == ["fresh-stage"]
+
+
+def test_clean_stale_staging_counts_and_tolerates_no_staging(runs_root: Path) -> None:
+    assert clean_stale_staging(runs_root) == 0
+    staging = runs_root / ".staging"
+    staging.mkdir()
+    (staging / "old").mkdir()
+    _age(staging / "old", 30)
+    (staging / "stray-file").write_text("x")
+    _age(staging / "stray-file", 30)
+    (staging / "new").mkdir()
+    assert clean_stale_staging(runs_root) == 2
+    assert _entries(staging) == ["new"]
+
+
+def test_find_reusable_run(runs_root: Path) -> None:
+    make_run(runs_root, "run_det", kind="deterministic")
+    assert find_reusable_run(runs_root, "run_det", HASH_A) == runs_root / "run_det"
+    assert find_reusable_run(runs_root, "run_det", ("AA" * 32)) == runs_root / "run_det"
+    assert find_reusable_run(runs_root, "run_det", HASH_B) is None
+    assert find_reusable_run(runs_root, "run_other", HASH_A) is None
+    assert find_reusable_run(runs_root, "../run_det", HASH_A) is None
+    (runs_root / "run_det" / "series" / "index.json").unlink()
+    assert find_reusable_run(runs_root, "run_det", HASH_A) is None

@@ -1,0 +1,115 @@
+"""Spec 06 §11: CSVs parsed once per file version, bounded memory, and never stale after a rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from replay_helpers import FixtureRun, RunSpec, build_run, q
+
+from runs.replay import configure_series_cache, state_snapshot, state_window
+from runs.replay.series_cache import SERIES_CACHE, ParsedSeries, SeriesCache, parse_series_csv
+
+MakeRun = Callable[..., FixtureRun]
+
+
+def test_each_csv_is_parsed_once(fixture_run: FixtureRun) -> None:
+    before = SERIES_CACHE.parses  # other tests in the same process may have parsed files already
+    state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=0))
+    first = SERIES_CACHE.parses
+    assert first - before == 8  # 4 metrics × 2 nodes
+    for index in range(4):
+        state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=index))
+    state_window(fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500)
+    assert SERIES_CACHE.parses == first
+
+
+def test_publishing_rename_serves_the_new_run(fixture_run: FixtureRun, data_root: Path) -> None:
+    before = state_snapshot(data_root, fixture_run.run_id, q(binIndex=1))
+    assert before["nodes"][0]["metrics"]["served"] == 6
+
+    # Write the replacement into a staging dir with the same sizes and mtimes, then publish as spec
+    # 03 §7 does: old run aside, new one renamed into place.
+    staging = data_root / "runs" / ".staging"
+    new_dir = staging / "new"
+    spec = RunSpec(csv_overrides={("OrderService", "served"): "t,value\n0,9\n1,5\n2,9\n3,4\n"})
+    build_run(data_root, spec, target=new_dir)
+    old_csv = fixture_run.run_dir / "model" / "telemetry" / "OrderService_served.csv"
+    new_csv = new_dir / "model" / "telemetry" / "OrderService_served.csv"
+    assert old_csv.stat().st_size == new_csv.stat().st_size
+    stamp = old_csv.stat().st_mtime_ns
+    os.utime(new_csv, ns=(stamp, stamp))
+    os.rename(fixture_run.run_dir, staging / "old")
+    os.rename(new_dir, fixture_run.run_dir)
+    shutil.rmtree(staging / "old")
+
+    after = state_snapshot(data_root, fixture_run.run_id, q(binIndex=1))
+    assert after["nodes"][0]["metrics"]["served"] == 5
+    assert after["nodes"][0]["derived"]["utilization"] == 5 / 7
+    window = state_window(data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500)
+    assert window["nodes"][0]["series"]["served"] == [9, 5, 9, 4]
+
+
+def test_changed_model_is_reread(fixture_run: FixtureRun, data_root: Path) -> None:
+    assert (
+        state_snapshot(data_root, fixture_run.run_id, q(binIndex=0))["metadata"]["templateVersion"] == "1.0.0"
+    )
+    path = fixture_run.run_dir / "model" / "metadata.json"
+    path.write_text(path.read_text().replace('"1.0.0"', '"2.0.0"'))
+    assert (
+        state_snapshot(data_root, fixture_run.run_id, q(binIndex=0))["metadata"]["templateVersion"] == "2.0.0"
+    )
+
+
+def _series(n: int) -> ParsedSeries:
+    values = np.zeros(n)
+    return ParsedSeries(values, malformed=False, valid=True)
+
+
+def test_lru_is_bounded_by_value_count() -> None:
+    cache = SeriesCache(max_values=10)
+    keys = [((f"/f{i}", 0, i, 0, 0), 4) for i in range(3)]
+    cache.put(keys[0], _series(4))
+    cache.put(keys[1], _series(4))
+    assert cache.get(keys[0]) is not None  # 0 is now the most recently used
+    cache.put(keys[2], _series(4))  # 12 > 10: the least recently used (1) goes
+    assert cache.get(keys[1]) is None
+    assert cache.get(keys[0]) is not None and cache.get(keys[2]) is not None
+    assert cache.total_values == 8
+    cache.put((("/big", 0, 9, 0, 0), 11), _series(11))  # larger than the bound: not kept
+    assert len(cache) == 2
+    cache.configure(4)
+    assert len(cache) == 1 and cache.total_values == 4
+
+
+def test_configured_bound_applies_to_requests(fixture_run: FixtureRun) -> None:
+    previous = SERIES_CACHE.max_values
+    try:
+        configure_series_cache(max_values=4)
+        state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=0))
+        assert SERIES_CACHE.total_values <= 4
+        body = state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=1))
+        assert body["nodes"][0]["metrics"]["served"] == 6  # correct, just re-parsed
+    finally:
+        configure_series_cache(max_values=previous)
+
+
+def test_parse_rules() -> None:
+    parsed = parse_series_csv(b"t,value\n2,-Infinity\n0,1e-05\n1,\n", 4)
+    assert parsed.malformed is False and parsed.valid is False
+    assert parsed.values.tolist()[0] == 1e-05
+    assert np.isnan(parsed.values[1]) and np.isneginf(parsed.values[2]) and np.isnan(parsed.values[3])
+    assert parse_series_csv(b"t,value\n0,1\n1,2\n", 2).valid is True
+    assert parse_series_csv(b"t,value\n0,1\n1,2\n", 2).values.flags.writeable is False
+    assert parse_series_csv(b"time,value\n0,1\n", 1).malformed is True
+
+
+def test_oversized_file_is_refused_unread(make_run: MakeRun) -> None:
+    run = make_run()
+    path = run.run_dir / "model" / "telemetry" / "OrderService_capacity.csv"
+    path.write_text("t,value\n0,12\n1,7\n2,9\n3,4\n" + "#" * 200_000 + "\n")
+    body = state_snapshot(run.data_root, run.run_id, q(binIndex=1))
+    assert body["nodes"][0]["metrics"]["capacity"] is None
