@@ -1,0 +1,91 @@
+"""``/v1/templates``: the catalog a UI renders its run form from (spec 05 §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from flowtime_site.api import FlowtimeAccess, page_body, parse_page_request, single_query_value
+from runs import openapi
+from runs.canonical import json_ready
+from runs.errors import InvalidParameter, TemplateNotFound
+from templates_catalog.documents import Template
+from templates_catalog.selectors import template_get, template_list
+
+
+def template_summary(template: Template) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "title": template.title,
+        "version": template.version,
+        "description": template.description,
+        "tags": list(template.tags),
+        "mode": template.mode,
+        "parameterCount": len(template.parameters),
+        "hash": template.file_hash,
+    }
+
+
+def template_detail(template: Template) -> dict[str, Any]:
+    body = template_summary(template)
+    del body["parameterCount"]
+    body["parameters"] = [json_ready(spec.as_json()) for spec in template.parameters]
+    body["telemetryBindable"] = [spec.name for spec in template.parameters if spec.telemetry_bindable]
+    return body
+
+
+def filter_templates(templates: list[Template], params: Any) -> list[Template]:
+    mode = single_query_value(params, "mode")
+    tag = single_query_value(params, "tag")
+    search = single_query_value(params, "search")
+    if mode is not None:
+        if mode.strip().lower() not in {"simulation", "telemetry"}:
+            raise InvalidParameter("mode", "mode must be 'simulation' or 'telemetry'.")
+        templates = [t for t in templates if t.mode == mode.strip().lower()]
+    if tag is not None:
+        templates = [t for t in templates if tag.lower() in {x.lower() for x in t.tags}]
+    if search is not None:
+        needle = search.lower()
+        templates = [
+            t
+            for t in templates
+            if needle in t.id.lower() or needle in t.title.lower() or needle in (t.description or "").lower()
+        ]
+    return templates
+
+
+class TemplateViewSet(viewsets.ViewSet):
+    permission_classes = [FlowtimeAccess]
+    lookup_field = "template_id"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        operation_id="templates_list",
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("pageSize", int),
+            OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("search", str),
+        ],
+        responses={200: openapi.TemplateListPage, 400: openapi.Problem},
+    )
+    def list(self, request: Request) -> Response:
+        page = parse_page_request(request.query_params)
+        templates = filter_templates(sorted(template_list(), key=lambda t: t.id), request.query_params)
+        items = [template_summary(t) for t in templates[page.offset : page.offset + page.page_size]]
+        return Response(page_body(items=items, total=len(templates), page=page, request=request))
+
+    @extend_schema(
+        operation_id="templates_retrieve", responses={200: openapi.TemplateDetail, 404: openapi.Problem}
+    )
+    def retrieve(self, request: Request, template_id: str) -> Response:
+        try:
+            template = template_get(template_id=template_id)
+        except TemplateNotFound:
+            raise TemplateNotFound(template_id[:100], status=404) from None
+        return Response(template_detail(template))
