@@ -26,6 +26,13 @@ HTTP_SECONDS = Histogram(
 )
 
 
+def _route_label(route: str) -> str:
+    """``v1/runs/{run_id}`` for both path() and router regex patterns."""
+    route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
+    route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+    return route.lstrip("^").rstrip("$")
+
+
 class RequestIdMiddleware:
     """Accepts a well-formed ``X-Request-ID`` or makes one, echoes it, logs one line per request."""
 
@@ -42,7 +49,7 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         match = getattr(request, "resolver_match", None)
         # The route pattern, not the raw path, keeps label cardinality bounded.
-        route = match.route if match is not None and match.route else "unmatched"
+        route = _route_label(match.route) if match is not None and match.route else "unmatched"
         HTTP_REQUESTS.labels(request.method or "", route, str(response.status_code)).inc()
         HTTP_SECONDS.labels(request.method or "", route).observe(elapsed)
         logger.info(

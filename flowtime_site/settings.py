@@ -140,7 +140,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["flowtime_site.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["flowtime_site.api.LimitedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["flowtime_site.api.FlowtimeAccess"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -151,16 +151,17 @@ def canonical_json(x: Any) -> bytes:
     ).encode("utf-8")
 
 
-def _file_value(x: Any) -> Any:
+def json_ready(x: Any) -> Any:
+    """A copy of ``x`` with every float written the project's way (``10`` not ``10.0``, NaN → null)."""
     if isinstance(x, float):
         return json_number(x)
     if isinstance(x, Mapping):
-        return {str(k): _file_value(v) for k, v in x.items()}
+        return {str(k): json_ready(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_file_value(v) for v in x]
+        return [json_ready(v) for v in x]
     return x
 
 
 def json_file_text(x: Any) -> str:
     """Artifact JSON: 2-space indent, non-ASCII kept, key order kept, project numbers, final LF."""
-    return json.dumps(_file_value(x), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(json_ready(x), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

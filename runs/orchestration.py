@@ -85,6 +85,7 @@ class RunRequest:
     seed: int | None = None
     dry_run: bool = False
     capture_base: Path | None = None
+    provenance: Mapping[str, Any] | None = None  # a supplied provenance document wins (spec 03 §3.3)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ class RunPlan:
     @property
     def model_text(self) -> str:
         return str(self.prepared.model_text) if self.prepared is not None else self.generated.text
+
+    @property
+    def tree(self) -> Mapping[str, Any]:
+        return self.prepared.tree if self.prepared is not None else self.generated.tree
 
     @property
     def model(self) -> engine.Model:
@@ -350,7 +355,7 @@ def create_run(
             enter("index", outcome.run_id)
             run_index_refresh(run_id=outcome.run_id)
         except FlowtimeError as exc:
-            metrics.run_failed(mode=mode_label, template=request.template_id, code=exc.code)
+            metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=exc.code)
             log_event(
                 "run_failed",
                 runId=request.run_id,
@@ -362,7 +367,9 @@ def create_run(
             )
             raise
         except BaseException:
-            metrics.run_failed(mode=mode_label, template=request.template_id, code="internal_error")
+            metrics.run_failed(
+                mode=mode_label, template=_template_label(request, stage_name), code="internal_error"
+            )
             log_event(
                 "run_failed",
                 runId=request.run_id,
@@ -383,6 +390,12 @@ def create_run(
         durationMs=clock["ms"],
     )
     return outcome
+
+
+def _template_label(request: RunRequest, stage_reached: str) -> str:
+    """The metric label for a template: a request's own text only once it named a real template, so
+    unknown ids cannot grow the label set without bound."""
+    return "unknown" if stage_reached in {"validate", "resolve_template"} else request.template_id
 
 
 def _build_and_publish(
@@ -431,7 +444,7 @@ def _build_and_publish(
             input_hash=plan.input_hash,
             parameters=generated.parameters,
             generated_at_utc=created_utc,
-            provenance=generated.tree.get("provenance"),
+            provenance=request.provenance or plan.tree.get("provenance"),
             engine_version=ENGINE_VERSION,
         )
         with timed() as clock:

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from runs import artifacts
+from runs.canonical import json_ready
 from runs.orchestration import RunPlan, data_root
 
 
@@ -64,7 +65,7 @@ def dry_run_body(plan: RunPlan) -> dict[str, Any]:
             "deterministicRunId": request.deterministic_run_id,
             "requestedRunId": request.run_id,
             "predictedRunId": plan.predicted_run_id,
-            "parameters": dict(plan.generated.parameters),
+            "parameters": json_ready(dict(plan.generated.parameters)),
             "telemetryBindings": dict(request.telemetry.bindings) if request.telemetry else {},
             "files": capture.plan_files() if capture is not None else [],
             "warnings": capture.plan_warnings() if capture is not None else [],

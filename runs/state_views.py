@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import FlowtimeAccess
-from runs import replay
+from runs import openapi, replay
 from runs.orchestration import data_root
 
 
@@ -20,7 +20,8 @@ def _query(request: Request) -> dict[str, list[str]]:
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("binIndex", int, required=True)], responses={200: OpenApiTypes.OBJECT}
+    parameters=[OpenApiParameter("binIndex", int, required=True)],
+    responses={200: openapi.StateSnapshot, 422: openapi.Problem, **openapi.READ_ERRORS},
 )
 @api_view(["GET"])
 @permission_classes([FlowtimeAccess])
@@ -34,7 +35,7 @@ def state_view(request: Request, run_id: str) -> Response:
         OpenApiParameter("endBin", int, required=True),
         OpenApiParameter("mode", str, enum=["operational", "full"]),
     ],
-    responses={200: OpenApiTypes.OBJECT},
+    responses={200: openapi.StateWindow, 413: openapi.Problem, 422: openapi.Problem, **openapi.READ_ERRORS},
 )
 @api_view(["GET"])
 @permission_classes([FlowtimeAccess])
@@ -45,7 +46,7 @@ def state_window_view(request: Request, run_id: str) -> Response:
     return Response(body)
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@extend_schema(responses={200: openapi.SeriesIndex, **openapi.READ_ERRORS})
 @api_view(["GET"])
 @permission_classes([FlowtimeAccess])
 def index_view(request: Request, run_id: str) -> Response:

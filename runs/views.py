@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import FlowtimeAccess, LimitedJSONParser, page_body, parse_page_request
-from runs import selectors, services
+from runs import openapi, selectors, services
 from runs.artifacts import is_valid_run_id
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, data_root, plan_run
@@ -73,13 +73,17 @@ class RunViewSet(viewsets.ViewSet):
     lookup_field = "run_id"
     lookup_value_regex = "[^/]+"
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="runs_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: openapi.RunListPage, 400: openapi.Problem},
+    )
     def list(self, request: Request) -> Response:
         page = parse_page_request(request.query_params)
         items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
         return Response(page_body(items=items, total=total, page=page, request=request))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="runs_retrieve", responses={200: openapi.RunResponse, **openapi.READ_ERRORS})
     def retrieve(self, request: Request, run_id: str) -> Response:
         if not is_valid_run_id(run_id):
             raise RunNotFound(run_id[:140])
@@ -95,7 +99,7 @@ class RunViewSet(viewsets.ViewSet):
     @extend_schema(
         request=RunCreateSerializer,
         parameters=[OpenApiParameter("dryRun", str, enum=["true", "false"])],
-        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
+        responses={200: openapi.RunResponse, 201: openapi.RunResponse, **openapi.ERRORS},
     )
     def create(self, request: Request) -> Response:
         if not isinstance(request.data, dict):

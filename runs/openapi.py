@@ -1,0 +1,282 @@
+"""Documentation-only serializers: the response shapes of /v1 as drf-spectacular publishes them.
+
+The bodies themselves are built by ``runs.serializers`` and ``runs.replay`` (one builder each, shared
+with the CLI); these classes only describe them for ``/v1/schema`` and ``docs/openapi.yaml``.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class ProblemErrorItem(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    position = serializers.IntegerField(required=False)
+    nodes = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class Problem(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    error = serializers.CharField(help_text="Same as detail (read by FlowTime UI clients).")
+    errors = ProblemErrorItem(many=True)  # type: ignore[assignment]  # the wire name shadows a DRF attribute
+    instance = serializers.CharField()
+
+
+class SchemaInfo(serializers.Serializer):
+    id = serializers.CharField()
+    version = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class StorageInfo(serializers.Serializer):
+    modelPath = serializers.CharField()
+    metadataPath = serializers.CharField()
+    provenancePath = serializers.CharField(allow_null=True)
+
+
+class RunMetadata(serializers.Serializer):
+    runId = serializers.CharField()
+    templateId = serializers.CharField()
+    templateTitle = serializers.CharField()
+    templateVersion = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["simulation", "telemetry"])
+    provenanceHash = serializers.CharField()
+    telemetrySourcesResolved = serializers.BooleanField()
+    schema = SchemaInfo()
+    storage = StorageInfo()
+
+
+class RunWarning(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    severity = serializers.CharField()
+    nodeId = serializers.CharField(allow_null=True)
+
+
+class RunGrid(serializers.Serializer):
+    bins = serializers.IntegerField()
+    binSize = serializers.IntegerField()
+    binUnit = serializers.CharField()
+    startUtc = serializers.DateTimeField(allow_null=True)
+
+
+class RunLinks(serializers.Serializer):
+    self = serializers.CharField()
+    state = serializers.CharField()
+    stateWindow = serializers.CharField()
+    index = serializers.CharField()
+    model = serializers.CharField()
+
+
+class PlanFile(serializers.Serializer):
+    nodeId = serializers.CharField()
+    metric = serializers.CharField()
+    path = serializers.CharField()
+
+
+class PlanWarning(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    nodeId = serializers.CharField(allow_null=True)
+    bins = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+
+
+class RunPlan(serializers.Serializer):
+    templateId = serializers.CharField()
+    mode = serializers.CharField()
+    outputRoot = serializers.CharField()
+    captureDirectory = serializers.CharField(allow_null=True)
+    deterministicRunId = serializers.BooleanField()
+    requestedRunId = serializers.CharField(allow_null=True)
+    predictedRunId = serializers.CharField(allow_null=True)
+    parameters = serializers.DictField()
+    telemetryBindings = serializers.DictField(child=serializers.CharField())
+    files = PlanFile(many=True)
+    warnings = PlanWarning(many=True)
+    operations = serializers.ListField(child=serializers.CharField())
+
+
+class RunResponse(serializers.Serializer):
+    isDryRun = serializers.BooleanField()
+    metadata = RunMetadata(allow_null=True)
+    plan = RunPlan(allow_null=True)
+    warnings = RunWarning(many=True)
+    canReplay = serializers.BooleanField()
+    wasReused = serializers.BooleanField(required=False)
+    createdUtc = serializers.DateTimeField(required=False, allow_null=True)
+    inputHash = serializers.CharField(required=False, allow_null=True)
+    grid = RunGrid(required=False)
+    links = RunLinks(required=False)
+
+
+class RunListItem(serializers.Serializer):
+    runId = serializers.CharField()
+    templateId = serializers.CharField()
+    templateTitle = serializers.CharField()
+    templateVersion = serializers.CharField()
+    mode = serializers.CharField()
+    createdUtc = serializers.DateTimeField(allow_null=True)
+    warningCount = serializers.IntegerField()
+    startUtc = serializers.DateTimeField(allow_null=True)
+    duration = serializers.CharField(allow_null=True, help_text="ISO-8601 duration, e.g. PT6H")
+    bins = serializers.IntegerField()
+    canReplay = serializers.BooleanField()
+
+
+class _Page(serializers.Serializer):
+    totalCount = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pageSize = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class RunListPage(_Page):
+    items = RunListItem(many=True)
+
+
+class TemplateParameter(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["integer", "number", "boolean", "string", "array"])
+    title = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    default = serializers.JSONField(allow_null=True)
+    minimum = serializers.FloatField(allow_null=True)
+    maximum = serializers.FloatField(allow_null=True)
+    required = serializers.BooleanField()  # type: ignore[assignment]  # the wire name shadows a DRF attribute
+    telemetryBindable = serializers.BooleanField()
+
+
+class TemplateSummary(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    version = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    mode = serializers.CharField()
+    parameterCount = serializers.IntegerField()
+    hash = serializers.CharField()
+
+
+class TemplateDetail(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    version = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    mode = serializers.CharField()
+    hash = serializers.CharField()
+    parameters = TemplateParameter(many=True)
+    telemetryBindable = serializers.ListField(child=serializers.CharField())
+
+
+class TemplateListPage(_Page):
+    items = TemplateSummary(many=True)
+
+
+class StateMetrics(serializers.Serializer):
+    arrivals = serializers.FloatField(allow_null=True)
+    served = serializers.FloatField(allow_null=True)
+    errors = serializers.FloatField(allow_null=True)  # type: ignore[assignment]  # the wire name shadows a DRF attribute
+    queue = serializers.FloatField(allow_null=True)
+    capacity = serializers.FloatField(allow_null=True)
+    externalDemand = serializers.FloatField(allow_null=True)
+
+
+class StateDerived(serializers.Serializer):
+    utilization = serializers.FloatField(allow_null=True)
+    latencyMinutes = serializers.FloatField(allow_null=True)
+    throughputRatio = serializers.FloatField(allow_null=True)
+    color = serializers.ChoiceField(choices=["gray", "green", "yellow", "red"])
+
+
+class NodeWarning(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    severity = serializers.CharField()
+
+
+class NodeTelemetry(serializers.Serializer):
+    sources = serializers.ListField(child=serializers.CharField())
+    warnings = NodeWarning(many=True)
+
+
+class StateNode(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    metrics = StateMetrics()
+    derived = StateDerived()
+    telemetry = NodeTelemetry()
+
+
+class StateBin(serializers.Serializer):
+    index = serializers.IntegerField()
+    startUtc = serializers.DateTimeField(allow_null=True)
+    endUtc = serializers.DateTimeField(allow_null=True)
+    durationMinutes = serializers.FloatField()
+
+
+class StateSnapshot(serializers.Serializer):
+    metadata = RunMetadata()
+    bin = StateBin()
+    nodes = StateNode(many=True)
+    warnings = RunWarning(many=True)
+
+
+class WindowInfo(serializers.Serializer):
+    startBin = serializers.IntegerField()
+    endBin = serializers.IntegerField()
+    binCount = serializers.IntegerField()
+
+
+class WindowNode(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    series = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
+        help_text="arrivals, served, errors, throughputRatio always; others when present (spec 06 §6)",
+    )
+    telemetry = NodeTelemetry()
+
+
+class StateWindow(serializers.Serializer):
+    metadata = RunMetadata()
+    window = WindowInfo()
+    timestampsUtc = serializers.ListField(child=serializers.DateTimeField(), allow_null=True)
+    nodes = WindowNode(many=True)
+    warnings = RunWarning(many=True)
+
+
+class SeriesIndexEntry(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    path = serializers.CharField()
+    unit = serializers.CharField()
+    componentId = serializers.CharField()
+    points = serializers.IntegerField()
+    hash = serializers.CharField()
+
+
+class SeriesIndexGrid(serializers.Serializer):
+    bins = serializers.IntegerField()
+    binSize = serializers.IntegerField()
+    binUnit = serializers.CharField()
+    timezone = serializers.CharField()
+    align = serializers.CharField()
+    binMinutes = serializers.FloatField()
+
+
+class SeriesIndex(serializers.Serializer):
+    schemaVersion = serializers.IntegerField()
+    grid = SeriesIndexGrid()
+    series = SeriesIndexEntry(many=True)
+
+
+ERRORS = {400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem}
+READ_ERRORS = {400: Problem, 404: Problem, 409: Problem}
