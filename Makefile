@@ -26,6 +26,7 @@ demo: catalog
 	$(BIN)/python manage.py create_run --template-id order-system --deterministic-run-id
 
 run: demo
+	@echo "Serving on http://$(HOST):$(PORT) with anonymous writes allowed (local use only)."
 	FLOWTIME_ALLOW_ANONYMOUS_WRITES=$${FLOWTIME_ALLOW_ANONYMOUS_WRITES:-true} \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
