@@ -33,7 +33,7 @@ def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any
         "isDryRun": False,
         "metadata": build_metadata(replay_run),
         "plan": None,
-        "warnings": run_warnings(replay_run),
+        "warnings": artifacts.capture_warnings(root / "runs" / run_id) + run_warnings(replay_run),
         "canReplay": can_replay(replay_run),
         "wasReused": was_reused,
         "createdUtc": summary.created_utc,
@@ -74,28 +74,63 @@ def dry_run_body(plan: RunPlan) -> dict[str, Any]:
     }
 
 
+class JsonStringField(serializers.CharField):
+    """A JSON string and nothing else: DRF's CharField would quietly turn ``5`` into ``"5"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """``true``/``false`` only: DRF's BooleanField also takes ``"yes"``, ``"on"``, ``1``…"""
+
+    default_error_messages = {"invalid": "Must be a JSON boolean (true or false)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """A JSON integer: no strings (``"42"``), booleans or floats (``42.0``)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 class RunOptionsSerializer(serializers.Serializer):
-    deterministicRunId = serializers.BooleanField(required=False, default=False)
-    runId = serializers.CharField(required=False, allow_null=True, default=None, trim_whitespace=False)
-    dryRun = serializers.BooleanField(required=False, default=False)
-    overwriteExisting = serializers.BooleanField(required=False, default=False)
+    deterministicRunId = JsonBooleanField(required=False, default=False)
+    runId = JsonStringField(required=False, allow_null=True, default=None, trim_whitespace=False)
+    dryRun = JsonBooleanField(required=False, default=False)
+    overwriteExisting = JsonBooleanField(required=False, default=False)
 
 
 class TelemetryRequestSerializer(serializers.Serializer):
-    captureDirectory = serializers.CharField(trim_whitespace=False)
-    bindings = serializers.DictField(child=serializers.CharField(trim_whitespace=False), required=False)
+    captureDirectory = JsonStringField(trim_whitespace=False)
+    bindings = serializers.DictField(
+        child=JsonStringField(trim_whitespace=False), required=False, allow_null=True
+    )
 
 
 class RngSerializer(serializers.Serializer):
-    seed = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
 
 
 class RunCreateSerializer(serializers.Serializer):
-    """Shape checks only (types, required keys); every rule about values lives in the service."""
+    """Shape checks only (JSON types, required keys); every rule about values lives in the service.
 
-    templateId = serializers.CharField(max_length=200)
-    mode = serializers.CharField(required=False, allow_null=True)
-    parameters = serializers.DictField(required=False, default=dict)
+    FlowTime UI clients write nulls for absent objects, so ``null`` is accepted wherever the service
+    has a default.
+    """
+
+    templateId = JsonStringField(max_length=200)
+    mode = JsonStringField(required=False, allow_null=True)
+    parameters = serializers.DictField(required=False, allow_null=True, default=dict)
     telemetry = TelemetryRequestSerializer(required=False, allow_null=True)
-    options = RunOptionsSerializer(required=False)
+    options = RunOptionsSerializer(required=False, allow_null=True)
     rng = RngSerializer(required=False, allow_null=True)

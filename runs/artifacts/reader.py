@@ -182,6 +182,27 @@ def _grid(run_id: str, run: Mapping[str, Any], model: Mapping[str, Any]) -> tupl
     raise _invalid(run_id, "run.json has no valid grid (bins, binSize, binUnit)")
 
 
+def capture_warnings(run_dir: Path) -> list[dict[str, Any]]:
+    """The capture warnings a telemetry run carries (its telemetry-manifest.json), as run warnings:
+    ``{code, message, severity, nodeId}`` in manifest order (spec 05 §2)."""
+    manifest = _json_or_none(run_dir / "model" / "telemetry" / "telemetry-manifest.json") or {}
+    raw = get_key(manifest, "warnings")
+    out: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        node = get_key(item, "nodeId")
+        out.append(
+            {
+                "code": str(get_key(item, "code") or "capture_warning"),
+                "message": str(get_key(item, "message") or ""),
+                "severity": "warning",
+                "nodeId": node if isinstance(node, str) else None,
+            }
+        )
+    return out
+
+
 def read_run_summary(run_dir: Path) -> RunSummary:
     """The index fields of one run; ``RunInvalid`` when ``run_dir`` is not a run (spec 03 §8)."""
     run_id = run_dir.name
@@ -227,7 +248,7 @@ def read_run_summary(run_dir: Path) -> RunSummary:
         bin_size=bin_size,
         bin_unit=bin_unit,
         duration=iso_duration(bins, bin_size, bin_unit),
-        warning_count=len(warnings) if isinstance(warnings, list) else 0,
+        warning_count=(len(warnings) if isinstance(warnings, list) else 0) + len(capture_warnings(run_dir)),
         provenance_hash=normalise_hash(get_key(metadata, "modelHash")) or computed_hash,
         input_hash=normalise_hash(get_key(metadata, "inputHash")),
         model_hash=computed_hash,
