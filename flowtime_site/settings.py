@@ -39,13 +39,39 @@ def _env_list(name: str, sep: str = ",") -> list[str]:
 
 DEBUG = _env_bool("DEBUG", False)
 
-_secret = os.environ.get("SECRET_KEY", "")
-if not _secret:
-    if not DEBUG and os.environ.get("FLOWTIME_DEV", "1") != "1":
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off in production")
-    # Only safe for local development: production deployments set SECRET_KEY explicitly.
-    _secret = "flowtime-dev-insecure-secret-key-change-me"
-SECRET_KEY = _secret
+VAR_DIR = BASE_DIR / "var"
+
+
+def _secret_key() -> str:
+    configured = os.environ.get("SECRET_KEY", "")
+    if configured:
+        return configured
+    if DEBUG:
+        return "flowtime-dev-only-insecure-secret-key"  # a known value, acceptable only with DEBUG on
+    # Not DEBUG and nothing configured (a local `make run`): a random key kept under var/, so it is
+    # never a value anyone else knows, and sessions survive restarts. Deployments set SECRET_KEY.
+    key_file = VAR_DIR / "secret_key"
+    try:
+        return key_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        import secrets
+
+        VAR_DIR.mkdir(exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        staged = VAR_DIR / f".secret_key.{os.getpid()}"
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key)
+        try:
+            os.link(staged, key_file)  # atomic: of two processes starting at once, one key wins
+        except FileExistsError:
+            pass
+        finally:
+            staged.unlink()
+        return key_file.read_text(encoding="ascii").strip()
+
+
+SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
@@ -96,7 +122,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR = BASE_DIR / "var"
 if "DATABASE_URL" not in os.environ:
     # SQLite creates its file but not the folder; a fresh checkout has no var/ yet.
     VAR_DIR.mkdir(exist_ok=True)
