@@ -323,9 +323,12 @@ def create_run(
 
     def enter(stage: str, detail: str) -> None:
         nonlocal stage_name
-        checkpoint()
         stage_name = stage
         report(stage, detail)
+        # Once published the run exists (disk is the truth): indexing always completes, so the
+        # directory never goes without its row. Before that, each stage starts with a cancel check.
+        if stage != "index":
+            checkpoint()
         log_event(
             "run_stage",
             stage=stage,
