@@ -71,7 +71,9 @@ django.setup()
 from django.test import Client
 c = Client()
 out = {}
-queries = ["", "?templateId=ORDER-SYSTEM", "?mode=telemetry", "?search=order&ordering=runId", "?hasWarnings=false"]
+queries = [
+    "", "?templateId=ORDER-SYSTEM", "?mode=telemetry", "?search=order&ordering=runId", "?hasWarnings=false"
+]
 for query in queries:
     r = c.get("/v1/runs" + query)
     out[query] = [r.status_code, r.json()["totalCount"]]
