@@ -80,6 +80,10 @@ class RunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        # Rows mirror run directories; deleting one here would only hide a run until the next reindex.
+        return False
+
     @admin.display(description="API")
     def api_links(self, obj: Run) -> SafeString:
         base = f"/v1/runs/{obj.run_id}"
@@ -96,14 +100,15 @@ class RunAdmin(admin.ModelAdmin):
     def _disk(self, obj: Run) -> dict[str, Any] | None:
         from runs.serializers import run_response_body
 
-        cache = getattr(self, "_body_cache", {})
-        if obj.run_id not in cache:
+        # Kept on the row object, which lives for one request: the ModelAdmin is a process-wide
+        # singleton, and a cache on it would show a run as it was before an overwrite or an edit.
+        body: dict[str, Any] | None = getattr(obj, "_run_response_body", None)
+        if body is None:
             try:
-                cache[obj.run_id] = run_response_body(obj.run_id)
+                body = run_response_body(obj.run_id)
             except FlowtimeError as exc:  # a damaged run still gets a page, with the reason shown
-                cache[obj.run_id] = {"error": f"{exc.code}: {exc.detail}"}
-            self._body_cache = cache
-        body: dict[str, Any] = cache[obj.run_id]
+                body = {"error": f"{exc.code}: {exc.detail}"}
+            obj._run_response_body = body  # type: ignore[attr-defined]
         return body
 
     @admin.display(description="Metadata")

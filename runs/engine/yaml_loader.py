@@ -75,3 +75,7 @@ def load_yaml(source: str | bytes) -> Any:
         raise YamlLoadError(f"YAML error{where}: {problem}", line) from exc
     except yaml.YAMLError as exc:
         raise YamlLoadError(f"YAML error: {exc}") from exc
+    except RecursionError as exc:
+        # PyYAML composes recursively: a hostile document nested thousands deep must be a clean
+        # error, not a crash of whoever reads it (API detail, reindex, state).
+        raise YamlLoadError("YAML error: the document is nested too deeply") from exc
