@@ -132,8 +132,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several writers (API threads, commands) share one file: wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Several writers (API threads, commands) share one file. IMMEDIATE takes the write lock when a
+    # transaction starts, so a writer waits (up to the timeout) instead of failing at once when two
+    # readers both try to upgrade; the default DEFERRED mode answers "database is locked" there.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+    # Tests use a file too: the in-memory shared-cache database fails concurrent writers at once
+    # ("database table is locked") instead of waiting, which live-server tests would hit.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
