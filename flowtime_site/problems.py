@@ -10,11 +10,13 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from flowtime_site.api import RequestTooLarge
 from runs.errors import TITLES, FlowtimeError
 
 logger = logging.getLogger("flowtime.http")
@@ -84,6 +86,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     if isinstance(exc, FlowtimeError):
         body = problem_from_error(exc, instance)
+    elif isinstance(exc, RequestDataTooBig):
+        # DRF reads ``request.body`` before our parser sees the stream, so Django's own size guard
+        # (DATA_UPLOAD_MAX_MEMORY_SIZE) can fire first for very large bodies: same answer as the parser.
+        body = problem_from_error(RequestTooLarge(), instance)
+    elif isinstance(exc, SuspiciousOperation):
+        body = problem_body(code="invalid_request", status=400, detail="Bad request.", instance=instance)
     elif isinstance(exc, Http404):
         body = problem_body(code="not_found", status=404, detail="Not found.", instance=instance)
     elif isinstance(exc, DjangoPermissionDenied):
