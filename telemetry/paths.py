@@ -44,6 +44,16 @@ def root_containing(path: Path, roots: Sequence[Path]) -> Path | None:
     return None
 
 
+MAX_NAME_BYTES = 255  # NAME_MAX of common filesystems
+MAX_PATH_BYTES = 4096  # PATH_MAX
+
+
+def _too_long(value: str) -> bool:
+    """No filesystem holds such a name: asking the OS would only raise ENAMETOOLONG."""
+    encoded = value.encode("utf-8", errors="surrogatepass")
+    return len(encoded) > MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in encoded.split(b"/"))
+
+
 def _forbid_unsafe_text(value: str, *, field: str, what: str) -> None:
     """Reject NUL, backslashes, drive letters and percent-escapes that decode to traversal.
 
@@ -51,6 +61,8 @@ def _forbid_unsafe_text(value: str, *, field: str, what: str) -> None:
     paths or URLs; none of these forms names a directory we would accept, so they are refused
     outright rather than resolved to something surprising.
     """
+    if _too_long(value):
+        raise PathForbidden(f"{what} is longer than any path the server accepts.", field=field)
     decoded = unquote(value, errors="replace")
     for text in (value, decoded):
         if "\x00" in text:
@@ -120,6 +132,8 @@ def relative_path_problem(value: object) -> str | None:
     """Why ``value`` is not an acceptable relative file path (spec 04 §1), or ``None`` when it is."""
     if not isinstance(value, str) or value == "":
         return "must be a non-empty relative path"
+    if _too_long(value):
+        return "is longer than any path the server accepts"
     decoded = unquote(value, errors="replace")
     for text in (value, decoded):
         if "\x00" in text:

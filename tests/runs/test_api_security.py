@@ -36,12 +36,6 @@ from runs.models import Run
 
 pytestmark = pytest.mark.django_db
 
-ENAMETOOLONG_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="telemetry/paths.py resolve_capture_dir: a path segment over NAME_MAX raises ENAMETOOLONG "
-    "(OSError) from Path.is_dir, which becomes a 500; it should be capture_not_found",
-)
-
 
 class Sandbox:
     """The data root with a capture, plus a sentinel directory beside it that nothing may touch."""
@@ -115,8 +109,9 @@ CAPTURE_PAYLOADS = [
     pytest.param("a\u0000b", 400, "invalid_request", id="nul"),
     pytest.param("it-system-demo\u0000/../../outside", 400, "invalid_request", id="nul-then-traversal"),
     pytest.param("x" * 129, 422, "capture_not_found", id="129-chars"),
-    pytest.param("x" * 300, 422, "capture_not_found", id="300-chars", marks=ENAMETOOLONG_BUG),
-    pytest.param("x" * 5000, 422, "capture_not_found", id="5000-chars", marks=ENAMETOOLONG_BUG),
+    pytest.param("x" * 300, 422, "path_forbidden", id="300-chars"),
+    pytest.param("x" * 5000, 422, "path_forbidden", id="5000-chars"),
+    pytest.param("a/" * 2100, 422, "path_forbidden", id="over-path-max"),
     pytest.param("．．／．．／outside", 422, "capture_not_found", id="fullwidth-lookalikes"),
     pytest.param("‥/outside", 422, "capture_not_found", id="two-dot-leader"),
     pytest.param("..\\..\\outside", 422, "path_forbidden", id="backslashes"),
@@ -157,7 +152,7 @@ BINDING_PAYLOADS = [
     pytest.param("C:\\secret.csv", 422, "path_forbidden", id="drive"),
     pytest.param("file:///etc/passwd", 422, "path_forbidden", id="file-url"),
     pytest.param("．．／secret.csv", 422, "binding_invalid", id="fullwidth-lookalikes"),
-    pytest.param("x" * 5000, 422, "binding_invalid", id="5000-chars"),
+    pytest.param("x" * 5000, 422, "path_forbidden", id="5000-chars"),
 ]
 
 
