@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from runs import artifacts, engine
 from runs.canonical import utc_now_seconds
@@ -24,6 +25,7 @@ from runs.errors import (
     Issue,
     RunCancelled,
     RunExists,
+    RunInvalid,
 )
 from runs.observability import log_event, timed
 from templates_catalog.generation import GeneratedModel, generate_model
@@ -356,7 +358,20 @@ def create_run(
                 return reused
             outcome = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
             enter("index", outcome.run_id)
-            run_index_refresh(run_id=outcome.run_id)
+            try:
+                run_index_refresh(run_id=outcome.run_id)
+            except DatabaseError as exc:
+                # The run is published and complete; only its index row is missing. Reads repair it
+                # (GET /v1/runs/{id}, reindex_runs), so the request still succeeds.
+                log_event(
+                    "run_index_failed",
+                    runId=outcome.run_id,
+                    templateId=plan.template_id,
+                    mode=plan.mode,
+                    code="index_failed",
+                    error=type(exc).__name__,
+                    durationMs=None,
+                )
         except FlowtimeError as exc:
             metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=exc.code)
             log_event(
@@ -471,3 +486,34 @@ def _build_and_publish(
         template_id=plan.template_id,
         created_utc=None,
     )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A published run as found on disk; ``path`` is relative to the data root."""
+
+    run_id: str
+    path: str
+
+
+def load_run(run_id: str) -> RunRecord | None:
+    """The run ``run_id`` from disk (canonical), or ``None``; the index row is made or dropped to match.
+
+    Ids failing the run-id pattern are ``None`` before any disk access. A directory that is not a
+    complete run raises ``RunInvalid``.
+    """
+    from runs.services import run_index_refresh, run_is_indexed
+
+    if not artifacts.is_valid_run_id(run_id):
+        return None
+    run_dir = runs_root() / run_id
+    if not run_dir.is_dir():
+        run_index_refresh(run_id=run_id)  # drops a row whose directory is gone
+        return None
+    if not artifacts.is_run_dir(run_dir):
+        raise RunInvalid(
+            f"Run '{run_id}' is damaged: run.json, series/index.json and a model file must all be readable."
+        )
+    if not run_is_indexed(run_id=run_id):
+        run_index_refresh(run_id=run_id)  # copied in by hand or written by another host (spec 05 §5)
+    return RunRecord(run_id=run_id, path=f"runs/{run_id}")

@@ -63,7 +63,3 @@ def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tupl
     total = queryset.count()
     rows = list(queryset.values(*LIST_FIELDS)[offset : offset + limit]) if offset < total else []
     return [run_list_item(row) for row in rows], total
-
-
-def run_is_indexed(run_id: str) -> bool:
-    return Run.objects.filter(run_id=run_id).exists()

@@ -46,6 +46,10 @@ def _row_fields(run_dir: Path) -> dict[str, object]:
     }
 
 
+def run_is_indexed(*, run_id: str) -> bool:
+    return Run.objects.filter(run_id=run_id).exists()
+
+
 def run_index_refresh(*, run_id: str) -> Run | None:
     """Make the row for ``run_id`` match its directory: upsert it, or delete it if the run is gone.
 

@@ -13,10 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import FlowtimeAccess, LimitedJSONParser, page_body, parse_page_request
-from runs import openapi, selectors, services
-from runs.artifacts import is_valid_run_id
+from runs import openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, data_root, plan_run
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, data_root, load_run, plan_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
 
 LIST_PARAMETERS = [
@@ -85,16 +84,10 @@ class RunViewSet(viewsets.ViewSet):
 
     @extend_schema(operation_id="runs_retrieve", responses={200: openapi.RunResponse, **openapi.READ_ERRORS})
     def retrieve(self, request: Request, run_id: str) -> Response:
-        if not is_valid_run_id(run_id):
+        record = load_run(run_id)
+        if record is None:
             raise RunNotFound(run_id[:140])
-        if not selectors.run_is_indexed(run_id):
-            # Copied in by hand or written by another host: index it now (spec 05 §5).
-            if services.run_index_refresh(run_id=run_id) is None:
-                raise RunNotFound(run_id)
-        elif not (data_root() / "runs" / run_id).is_dir():
-            services.run_index_refresh(run_id=run_id)
-            raise RunNotFound(run_id)
-        return Response(run_response_body(run_id))
+        return Response(run_response_body(record.run_id))
 
     @extend_schema(
         request=RunCreateSerializer,

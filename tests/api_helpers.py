@@ -30,6 +30,7 @@ TITLES = {
     "run_not_found": "Run not found",
     "template_not_found": "Template not found",
     "run_exists": "Run already exists",
+    "run_invalid": "Run directory is invalid",
     "request_too_large": "Request body too large",
     "unsupported_media_type": "Unsupported media type",
     "parameter_invalid": "Invalid template parameters",

@@ -210,3 +210,44 @@ def test_id_failing_the_pattern_is_404_without_touching_the_disk(
         problem("run_not_found", 404, f"Run '{run_id}' was not found.", instance=f"/v1/runs/{run_id}"),
     )
     assert [path for _, path in accesses if path.startswith(str(data_root))] == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["series/index.json", "run.json"],
+)
+def test_a_damaged_run_directory_is_409_run_invalid(
+    damage: str, client: APIClient, created: dict[str, Any], data_root: Path
+) -> None:
+    (data_root / "runs" / ORDER_SYSTEM_RUN_ID / damage).write_text("{not json", encoding="utf-8")
+    response = client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}")
+    assert_problem(
+        response,
+        problem(
+            "run_invalid",
+            409,
+            f"Run '{ORDER_SYSTEM_RUN_ID}' is damaged: run.json, series/index.json and a model file must all "
+            "be readable.",
+            instance=f"/v1/runs/{ORDER_SYSTEM_RUN_ID}",
+        ),
+    )
+
+
+def test_an_index_failure_after_publication_does_not_fail_the_request(
+    client: APIClient, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    real_refresh = services.run_index_refresh
+
+    def locked(*, run_id: str) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "run_index_refresh", locked)
+    response = post_run(client, DETERMINISTIC_ORDER_SYSTEM)
+    assert response.status_code == 201, response.content
+    assert not Run.objects.filter(run_id=ORDER_SYSTEM_RUN_ID).exists()
+
+    monkeypatch.setattr(services, "run_index_refresh", real_refresh)
+    assert client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}").status_code == 200
+    assert Run.objects.filter(run_id=ORDER_SYSTEM_RUN_ID).exists()  # the read repaired the index
