@@ -61,12 +61,13 @@ def template_list(
     search: str | None = None,
     directory: Path | None = None,
 ) -> list[Template]:
-    """Valid templates sorted by id; ``tag`` matches exactly, ``search`` id/title/description in any case."""
+    """Valid templates sorted by id; ``tag`` and ``search`` (id, title, description) ignore case."""
     templates = sorted(catalog_scan(directory=directory).templates.values(), key=lambda t: t.id)
     if mode is not None:
         templates = [t for t in templates if t.mode == mode.lower()]
     if tag is not None:
-        templates = [t for t in templates if tag in t.tags]
+        wanted = tag.lower()
+        templates = [t for t in templates if wanted in {x.lower() for x in t.tags}]
     if search:
         needle = search.lower()
         templates = [

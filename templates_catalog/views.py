@@ -38,24 +38,11 @@ def template_detail(template: Template) -> dict[str, Any]:
     return body
 
 
-def filter_templates(templates: list[Template], params: Any) -> list[Template]:
+def _mode_query(params: Any) -> str | None:
     mode = single_query_value(params, "mode")
-    tag = single_query_value(params, "tag")
-    search = single_query_value(params, "search")
-    if mode is not None:
-        if mode.strip().lower() not in {"simulation", "telemetry"}:
-            raise InvalidParameter("mode", "mode must be 'simulation' or 'telemetry'.")
-        templates = [t for t in templates if t.mode == mode.strip().lower()]
-    if tag is not None:
-        templates = [t for t in templates if tag.lower() in {x.lower() for x in t.tags}]
-    if search is not None:
-        needle = search.lower()
-        templates = [
-            t
-            for t in templates
-            if needle in t.id.lower() or needle in t.title.lower() or needle in (t.description or "").lower()
-        ]
-    return templates
+    if mode is not None and mode.strip().lower() not in {"simulation", "telemetry"}:
+        raise InvalidParameter("mode", "mode must be 'simulation' or 'telemetry'.")
+    return mode.strip().lower() if mode is not None else None
 
 
 class TemplateViewSet(viewsets.ViewSet):
@@ -76,7 +63,12 @@ class TemplateViewSet(viewsets.ViewSet):
     )
     def list(self, request: Request) -> Response:
         page = parse_page_request(request.query_params)
-        templates = filter_templates(sorted(template_list(), key=lambda t: t.id), request.query_params)
+        params = request.query_params
+        templates = template_list(
+            mode=_mode_query(params),
+            tag=single_query_value(params, "tag"),
+            search=single_query_value(params, "search"),
+        )
         items = [template_summary(t) for t in templates[page.offset : page.offset + page.page_size]]
         return Response(page_body(items=items, total=len(templates), page=page, request=request))
 

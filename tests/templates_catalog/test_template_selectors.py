@@ -81,3 +81,8 @@ def test_template_list_filters(catalog_dir: Path) -> None:
 def test_default_directory_is_the_shipped_catalog() -> None:
     assert len(template_list()) == 7
     assert template_get(template_id="support-queue").title == "Support Queue"
+
+
+def test_tag_filter_ignores_case() -> None:
+    assert [t.id for t in template_list(tag="ORDERS")] == [t.id for t in template_list(tag="orders")]
+    assert [t.id for t in template_list(tag="orders")] == ["order-system"]
