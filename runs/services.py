@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,6 @@ from runs import artifacts
 from runs.canonical import parse_timestamp
 from runs.errors import FlowtimeError
 from runs.models import Run
-
-logger = logging.getLogger("flowtime.runs")
 
 
 def _data_root() -> Path:
@@ -115,12 +111,7 @@ def runs_reindex(
             progress(i, total)
     pruned = 0
     if prune:
-        stale = Run.objects.exclude(run_id__in=seen) if len(seen) < 900 else None
-        if stale is None:
-            existing = set(Run.objects.values_list("run_id", flat=True))
-            gone = sorted(existing - seen)
-        else:
-            gone = list(stale.values_list("run_id", flat=True))
+        gone = sorted(set(Run.objects.values_list("run_id", flat=True)) - seen)
         pruned = len(gone)
         if not dry_run:
             for start in range(0, len(gone), BATCH):
@@ -128,14 +119,11 @@ def runs_reindex(
     return ReindexResult(indexed, skipped, pruned, removed_staging, dry_run)
 
 
+UPDATED_FIELDS = [f.name for f in Run._meta.fields if f.name != "run_id"]
+
+
 def _upsert(rows: list[Run]) -> None:
-    now_fields = [f.name for f in Run._meta.fields if f.name not in {"run_id"}]
-    started = time.perf_counter()
     with transaction.atomic():
         Run.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["run_id"],
-            update_fields=now_fields,
+            rows, update_conflicts=True, unique_fields=["run_id"], update_fields=UPDATED_FIELDS
         )
-    logger.debug("indexed %d runs in %.3fs", len(rows), time.perf_counter() - started)
