@@ -155,6 +155,13 @@ def _normalise_mode(value: str | None) -> str | None:
 
 
 def _check_options(request: RunRequest) -> IdKind:
+    if request.seed is not None and (
+        isinstance(request.seed, bool) or not isinstance(request.seed, int) or request.seed < 0
+    ):
+        raise InvalidRequest(
+            "rng.seed must be an integer ≥ 0.",
+            errors=[Issue("invalid_request", "rng.seed", "must be an integer ≥ 0")],
+        )
     if request.run_id is not None and request.deterministic_run_id:
         raise InvalidRequest(
             "options.runId cannot be combined with options.deterministicRunId.",
@@ -167,13 +174,6 @@ def _check_options(request: RunRequest) -> IdKind:
                 errors=[Issue("invalid_request", "options.runId", "does not match the run id pattern")],
             )
         return "explicit"
-    if request.seed is not None and (
-        isinstance(request.seed, bool) or not isinstance(request.seed, int) or request.seed < 0
-    ):
-        raise InvalidRequest(
-            "rng.seed must be an integer ≥ 0.",
-            errors=[Issue("invalid_request", "rng.seed", "must be an integer ≥ 0")],
-        )
     return "deterministic" if request.deterministic_run_id else "random"
 
 
@@ -183,8 +183,6 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
     report("validate", "checking the request")
     mode_override = _normalise_mode(request.mode)
     id_kind = _check_options(request)
-    if request.seed is not None and (isinstance(request.seed, bool) or request.seed < 0):
-        raise InvalidRequest("rng.seed must be an integer ≥ 0.")
 
     report("resolve_template", request.template_id)
     template = template_get(template_id=request.template_id)

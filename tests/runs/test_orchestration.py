@@ -130,3 +130,10 @@ def test_bad_requests_are_invalid_request(request_: RunRequest, field: str, data
 def test_mode_is_trimmed_and_case_insensitive(data_root: Path) -> None:
     outcome = create_run(RunRequest(template_id="order-system", mode="  Simulation "))
     assert outcome.mode == "simulation"
+
+
+def test_negative_seed_is_refused_with_an_explicit_id_too(data_root: Path) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        create_run(RunRequest(template_id="order-system", run_id="mine", seed=-1))
+    assert info.value.errors[0].path == "rng.seed"
+    assert _nothing_written(data_root)
