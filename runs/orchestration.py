@@ -461,6 +461,7 @@ def _build_and_publish(
             parameters=generated.parameters,
             generated_at_utc=created_utc,
             provenance=request.provenance or plan.tree.get("provenance"),
+            model_tree=plan.tree,
             engine_version=ENGINE_VERSION,
         )
         with timed() as clock:

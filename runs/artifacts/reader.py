@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from runs.artifacts.documents import get_key, get_mapping, load_model_mapping, read_json_file
+from runs.artifacts.document_cache import read_document
+from runs.artifacts.documents import get_key, get_mapping, read_json_file
 from runs.artifacts.metadata import derive_metadata, first_text, model_provenance
 from runs.canonical import format_timestamp, normalise_hash, parse_timestamp, sha256_prefixed
-from runs.engine.yaml_loader import YamlLoadError
 from runs.errors import RunInvalid
 
 __all__ = [
@@ -213,12 +213,13 @@ def read_run_summary(run_dir: Path) -> RunSummary:
     model_path = model_file_for(run_dir)
     if model_path is None:
         raise _invalid(run_id, "neither model/model.yaml nor spec.yaml exists")
-    model_bytes = model_path.read_bytes()
-    try:
-        model = load_model_mapping(model_bytes)
-    except YamlLoadError:
-        # The listing still works from run.json; the replay check reports the broken model.
-        model = {}
+    # Shared with the replay check that follows on every index refresh: one YAML parse per file version.
+    document = read_document(str(model_path), "yaml")
+    if document is None:
+        raise _invalid(run_id, f"{model_path.name} is not a readable file")
+    model_bytes = document.data
+    # A broken model still lists from run.json; the replay check reports it.
+    model = document.value if document.error is None and isinstance(document.value, dict) else {}
 
     manifest = _json_or_none(run_dir / "manifest.json") or {}
     metadata = _json_or_none(run_dir / "model" / "metadata.json") or {}

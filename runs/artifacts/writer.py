@@ -54,6 +54,9 @@ class RunContent:
     generated_at_utc: datetime | None = None
     # The supplied provenance document; when None the model's ``provenance:`` mapping is used.
     provenance: Mapping[str, Any] | None = None
+    # The parsed form of ``model_text`` when the caller has it (it always does after evaluation):
+    # saves parsing the text again, which dominates the cost of writing a large run.
+    model_tree: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def _whole_seconds_utc(instant: datetime) -> datetime:
 
 
 def _model_mapping(content: RunContent) -> dict[str, Any]:
+    if content.model_tree is not None:
+        return dict(content.model_tree)
     return load_model_mapping(content.model_text)
 
 

@@ -23,8 +23,17 @@ class YamlLoadError(ValueError):
         self.line = line
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    pass
+# The C parser (libyaml) when PyYAML was built with it: several times faster on large models, with
+# the same safe constructors and our two rules layered on top.
+if hasattr(yaml, "CSafeLoader"):
+
+    class _StrictSafeLoader(yaml.CSafeLoader):
+        pass
+
+else:  # PyYAML built without libyaml
+
+    class _StrictSafeLoader(yaml.SafeLoader):  # type: ignore[no-redef]
+        pass
 
 
 def _construct_mapping_no_duplicates(loader: _StrictSafeLoader, node: Node) -> dict[Any, Any]:

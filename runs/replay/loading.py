@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from runs.artifacts.document_cache import read_document
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
-from runs.replay.series_cache import read_document
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 

@@ -8,7 +8,6 @@ the cache and read the new files; entries of the old run simply age out of the L
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -16,21 +15,15 @@ import stat
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from runs.engine.yaml_loader import YamlLoadError, load_yaml
+from runs.artifacts.document_cache import FileIdentity, clear_document_cache, file_identity, read_all
 
 FloatArray = npt.NDArray[np.float64]
 
-# (real path, st_dev, st_ino, st_size, st_mtime_ns)
-FileIdentity = tuple[str, int, int, int, int]
-
 DEFAULT_MAX_VALUES = 50_000_000
-_MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
-_MAX_DOCUMENTS = 512
 # A series CSV needs a few dozen bytes per row; anything far larger is not a series of this run and
 # is refused before it is read into memory.
 _CSV_BYTES_PER_ROW = 256
@@ -176,22 +169,6 @@ def configure_series_cache(*, max_values: int) -> None:
     SERIES_CACHE.configure(max_values)
 
 
-def _identity(real_path: str, st: os.stat_result) -> FileIdentity:
-    return (real_path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    chunks: list[bytes] = []
-    remaining = size + 1
-    while remaining > 0:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
 def read_series(real_path: str, bins: int) -> ParsedSeries:
     """The parsed CSV at ``real_path`` (already resolved and confined by the caller), cached by identity.
 
@@ -206,14 +183,14 @@ def read_series(real_path: str, bins: int) -> ParsedSeries:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return _malformed(bins)
-        key = (_identity(real_path, st), bins)
+        key = (file_identity(real_path, st), bins)
         cached = SERIES_CACHE.get(key)
         if cached is not None:
             return cached
         if st.st_size > bins * _CSV_BYTES_PER_ROW + _CSV_SLACK_BYTES:
             parsed = _malformed(bins)
         else:
-            parsed = parse_series_csv(_read_all(fd, st.st_size), bins)
+            parsed = parse_series_csv(read_all(fd, st.st_size), bins)
         SERIES_CACHE.put(key, parsed)
         return parsed
     except OSError:
@@ -222,71 +199,7 @@ def read_series(real_path: str, bins: int) -> ParsedSeries:
         os.close(fd)
 
 
-# --- small documents (run.json, metadata.json, model.yaml, index.json) --------------------------
-
-
-@dataclass(frozen=True)
-class Document:
-    """The bytes of a run document and their parse; ``value`` is shared, callers never mutate it."""
-
-    data: bytes
-    value: Any
-    error: str | None
-
-
-_documents: OrderedDict[tuple[FileIdentity, str], Document] = OrderedDict()
-_documents_lock = threading.Lock()
-
-
-def _parse_document(data: bytes, kind: Literal["json", "yaml"]) -> Document:
-    if kind == "yaml":
-        try:
-            return Document(data, load_yaml(data), None)
-        except YamlLoadError as exc:
-            return Document(data, None, exc.message)
-        except RecursionError:
-            return Document(data, None, "YAML nesting is too deep")
-    try:
-        return Document(data, json.loads(data.decode("utf-8-sig")), None)
-    except UnicodeDecodeError:
-        return Document(data, None, "not UTF-8 text")
-    except (ValueError, RecursionError) as exc:
-        return Document(data, None, f"not valid JSON ({type(exc).__name__})")
-
-
-def read_document(path: str, kind: Literal["json", "yaml"]) -> Document | None:
-    """Read and parse a small run document, cached by identity; ``None`` when it is not a readable file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        key = (_identity(os.path.abspath(path), st), kind)
-        with _documents_lock:
-            found = _documents.get(key)
-            if found is not None:
-                _documents.move_to_end(key)
-                return found
-        if st.st_size > _MAX_DOCUMENT_BYTES:
-            document = Document(b"", None, "file is too large")
-        else:
-            document = _parse_document(_read_all(fd, st.st_size), kind)
-        with _documents_lock:
-            _documents[key] = document
-            while len(_documents) > _MAX_DOCUMENTS:
-                _documents.popitem(last=False)
-        return document
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def clear_caches() -> None:
     """Forget every cached series and document (tests; memory pressure)."""
     SERIES_CACHE.clear()
-    with _documents_lock:
-        _documents.clear()
+    clear_document_cache()

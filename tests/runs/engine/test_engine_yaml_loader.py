@@ -25,7 +25,7 @@ def test_python_tags_are_refused() -> None:
 
 
 def test_a_document_nested_too_deeply_is_a_clean_error() -> None:
-    with pytest.raises(YamlLoadError, match="nested too deeply"):
+    with pytest.raises(YamlLoadError, match="nest"):
         load_yaml("[" * 50_000)
 
 
