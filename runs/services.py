@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,36 +13,12 @@ from django.conf import settings
 from django.db import transaction
 
 from runs import artifacts
-from runs.canonical import parse_timestamp
-from runs.errors import FlowtimeError
+from runs.index_rows import RowResult, index_row_fields, index_rows_for
 from runs.models import Run
 
 
 def _data_root() -> Path:
     return Path(settings.FLOWTIME_DATA_DIR)
-
-
-def _row_fields(run_dir: Path) -> dict[str, object]:
-    from runs.replay import can_replay_dir
-
-    summary = artifacts.read_run_summary(run_dir)
-    return {
-        "template_id": summary.template_id,
-        "template_title": summary.template_title or "",
-        "template_version": summary.template_version or "",
-        "mode": summary.mode,
-        "created_utc": parse_timestamp(summary.created_utc) if summary.created_utc else None,
-        "start_utc": parse_timestamp(summary.start_utc) if summary.start_utc else None,
-        "duration": summary.duration or "",
-        "bins": summary.bins,
-        "bin_size": summary.bin_size,
-        "bin_unit": summary.bin_unit,
-        "warning_count": summary.warning_count,
-        "can_replay": can_replay_dir(_data_root(), run_dir.name),
-        "provenance_hash": summary.provenance_hash or "",
-        "input_hash": summary.input_hash or "",
-        "path": f"runs/{run_dir.name}",
-    }
 
 
 def run_is_indexed(*, run_id: str) -> bool:
@@ -57,8 +36,7 @@ def run_index_refresh(*, run_id: str) -> Run | None:
     if not artifacts.is_run_dir(run_dir):
         Run.objects.filter(run_id=run_id).delete()
         return None
-    fields = _row_fields(run_dir)
-    fields["template_key"] = str(fields["template_id"]).lower()
+    fields = index_row_fields(_data_root(), run_id)
     row, _ = Run.objects.update_or_create(run_id=run_id, defaults=fields)
     return row
 
@@ -73,6 +51,23 @@ class ReindexResult:
 
 
 BATCH = 500
+# Below this many runs, worker processes cost more to start than they save.
+PARALLEL_THRESHOLD = 400
+CHUNK = 250
+
+
+def _row_results(data_root: Path, run_ids: list[str], workers: int) -> Iterator[list[RowResult]]:
+    """Index rows in chunks, in order; computed in worker processes for large trees (parsing each
+    run's model is CPU-bound, so cores help and threads would not)."""
+    chunks = [run_ids[i : i + CHUNK] for i in range(0, len(run_ids), CHUNK)]
+    if workers <= 1 or len(run_ids) < PARALLEL_THRESHOLD:
+        for chunk in chunks:
+            yield index_rows_for(data_root, chunk)
+        return
+    # spawn: workers import only the pure modules they need, never a copy of Django's connections.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(index_rows_for, [data_root] * len(chunks), chunks)
 
 
 def runs_reindex(
@@ -80,35 +75,31 @@ def runs_reindex(
     prune: bool = False,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> ReindexResult:
     """Rebuild index rows from every run directory (idempotent). ``prune`` drops rows without a dir."""
-    root = _data_root() / "runs"
+    data_root = _data_root()
+    root = data_root / "runs"
     removed_staging = 0 if dry_run else artifacts.clean_stale_staging(root)
-    run_dirs = list(artifacts.iter_run_dirs(root)) if root.exists() else []
-    total = len(run_dirs)
+    run_ids = [path.name for path in artifacts.iter_run_dirs(root)] if root.exists() else []
+    total = len(run_ids)
     skipped: list[tuple[str, str]] = []
-    pending: list[Run] = []
     seen: set[str] = set()
-    indexed = 0
-    for i, run_dir in enumerate(run_dirs, start=1):
-        if not artifacts.is_valid_run_id(run_dir.name):
-            skipped.append((run_dir.name, "directory name is not a valid run id"))
-        else:
-            try:
-                fields = _row_fields(run_dir)
-            except FlowtimeError as exc:
-                skipped.append((run_dir.name, f"{exc.code}: {exc.detail}"))
+    done = 0
+    for chunk in _row_results(data_root, run_ids, workers or os.cpu_count() or 1):
+        rows = []
+        for run_id, fields, reason in chunk:
+            if fields is None:
+                skipped.append((run_id, reason or "not a run"))
             else:
-                seen.add(run_dir.name)
-                fields["template_key"] = str(fields["template_id"]).lower()
-                pending.append(Run(run_id=run_dir.name, **fields))
-                indexed += 1
-        if len(pending) >= BATCH or (i == total and pending):
-            if not dry_run:
-                _upsert(pending)
-            pending = []
+                seen.add(run_id)
+                rows.append(Run(run_id=run_id, **fields))
+        if rows and not dry_run:
+            _upsert(rows)
+        done += len(chunk)
         if progress is not None:
-            progress(i, total)
+            progress(done, total)
+    indexed = len(seen)
     pruned = 0
     if prune:
         gone = sorted(set(Run.objects.values_list("run_id", flat=True)) - seen)

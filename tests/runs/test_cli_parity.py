@@ -124,3 +124,29 @@ def test_reindex_is_idempotent(data_root: Path) -> None:
     for row in first + second:
         row.pop("indexed_at")
     assert first == second
+
+
+def test_reindex_in_worker_processes_gives_the_same_rows(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runs import services
+
+    cli_json("--template-id", "order-system", "--deterministic-run-id")
+    cli_json("--template-id", "support-queue", "--deterministic-run-id")
+    (data_root / "runs" / "broken-run").mkdir()
+    services.runs_reindex(workers=1)
+    inline = sorted(
+        Run.objects.values_list("run_id", "template_id", "can_replay", "created_utc", "input_hash")
+    )
+    Run.objects.all().delete()
+
+    monkeypatch.setattr(services, "PARALLEL_THRESHOLD", 0)
+    monkeypatch.setattr(services, "CHUNK", 1)
+    result = services.runs_reindex(workers=2)
+    assert result.indexed == 2
+    assert [name for name, _ in result.skipped] == ["broken-run"]
+    parallel = sorted(
+        Run.objects.values_list("run_id", "template_id", "can_replay", "created_utc", "input_hash")
+    )
+    assert parallel == inline
+    assert len(parallel) == 2
