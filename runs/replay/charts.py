@@ -90,6 +90,7 @@ def node_chart_svg(node_id: str, series: dict[str, FloatArray]) -> str:
     return "".join(parts)
 
 
+@np.errstate(all="ignore")
 def node_charts_svg(data_root: Path, run_id: str) -> list[NodeChart]:
     """One chart per topology node over the whole run: arrivals, served, errors, queue when present."""
     run = load_replay_run(data_root, run_id)

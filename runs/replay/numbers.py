@@ -12,19 +12,20 @@ _INT_LIMIT = 1e16
 
 
 def json_values(values: FloatArray) -> list[JsonNumber]:
-    """``values`` as a list of ints, floats and ``None``; per-element fixes only where needed."""
+    """``values`` as a list of ints, floats and ``None``, built in C rather than per element in Python
+    (a 500-bin × 50-node window converts ~300 of these per request)."""
     finite = np.isfinite(values)
-    with np.errstate(invalid="ignore"):
-        integral = finite & (np.trunc(values) == values) & (np.abs(values) < _INT_LIMIT)
+    integral = finite & (np.trunc(values) == values) & (np.abs(values) < _INT_LIMIT)
     if integral.all():
         as_ints: list[JsonNumber] = values.astype(np.int64).tolist()
         return as_ints
-    out: list[JsonNumber] = values.tolist()
-    for i in np.flatnonzero(~finite).tolist():
-        out[i] = None
-    for i in np.flatnonzero(integral).tolist():
-        out[i] = int(values[i])
-    return out
+    out = values.astype(object)  # Python floats
+    if integral.any():
+        out[integral] = values[integral].astype(np.int64).astype(object)  # Python ints
+    if not finite.all():
+        out[~finite] = None
+    result: list[JsonNumber] = out.tolist()
+    return result
 
 
 def json_scalar(values: FloatArray | None, position: int) -> JsonNumber:

@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
 from runs.replay.loading import ReplayRun, is_file_uri, load_replay_run
@@ -30,6 +32,10 @@ from runs.replay.metrics import (
 from runs.replay.numbers import json_scalar, json_values
 from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
 from runs.replay.series_cache import FloatArray, read_series
+
+# Derived metrics may overflow to ±inf (then reported as null): silence numpy once per request. As a
+# decorator numpy (≥ 2) keeps the state per call, so concurrent requests do not share it.
+QUIET = np.errstate(all="ignore")
 
 # Topology kinds that are model plumbing rather than operational components (§6 `operational`).
 _NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
@@ -51,6 +57,7 @@ def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
     return series
 
 
+@QUIET
 def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The ``GET /v1/runs/{runId}/state?binIndex=N`` body."""
     bin_index = parse_bin_query(query, "binIndex")
@@ -174,6 +181,7 @@ def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
     return nodes
 
 
+@QUIET
 def state_window(
     data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int
 ) -> dict[str, Any]:
