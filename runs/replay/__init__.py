@@ -9,8 +9,8 @@ from runs.replay.metadata import build_metadata
 from runs.replay.metrics import run_warnings
 from runs.replay.queries import parse_bin_query, parse_mode_query
 from runs.replay.run_files import can_replay, can_replay_dir, index_body, model_bytes, series_csv
-from runs.replay.series_cache import clear_caches, configure_series_cache
-from runs.replay.state import state_snapshot, state_window
+from runs.replay.series_cache import configure_series_cache
+from runs.replay.state import clear_caches, state_snapshot, state_window
 
 __all__ = [
     "NodeChart",

@@ -11,6 +11,8 @@ import math
 import os
 import re
 import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -361,10 +363,93 @@ def run_directory(data_root: Path, run_id: str) -> Path:
     return run_dir
 
 
+# --- loaded runs, reused while nothing they were built from has changed ---------------------------
+# A run's resolution (which metric reads which file) depends on its documents and on which files
+# exist in the directories it looked in. The fingerprint stats exactly those: the documents, and every
+# directory holding a file the run resolved (creating, deleting or renaming a file there changes the
+# directory's mtime). A run replaced by the publishing rename has a new run-directory inode. Series
+# values are not part of it: they are read per request through the identity-keyed series cache.
+
+_FINGERPRINT_FILES = (
+    "run.json",
+    "model/model.yaml",
+    "model/metadata.json",
+    "model/provenance.json",
+    "series/index.json",
+)
+_FINGERPRINT_DIRS = ("", "model", "model/telemetry", "series")
+_MAX_RUNS = 64
+
+StatKey = tuple[int, int, int, int] | None
+
+
+@dataclass(frozen=True)
+class _CachedRun:
+    dirs: tuple[str, ...]
+    fingerprint: tuple[StatKey, ...]
+    run: ReplayRun
+
+
+_runs: OrderedDict[str, _CachedRun] = OrderedDict()
+_runs_lock = threading.Lock()
+
+
+def _stat_key(path: str) -> StatKey:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _fingerprint(run_dir: Path, dirs: tuple[str, ...]) -> tuple[StatKey, ...]:
+    base = str(run_dir)
+    files = tuple(_stat_key(os.path.join(base, rel)) for rel in _FINGERPRINT_FILES)
+    return files + tuple(_stat_key(directory) for directory in dirs)
+
+
+def _watched_dirs(run: ReplayRun) -> tuple[str, ...]:
+    base = str(run.run_dir)
+    dirs = {os.path.join(base, rel) if rel else base for rel in _FINGERPRINT_DIRS}
+    paths = [entry.real_path for entry in run.series_entries]
+    paths += [ref.real_path for node in run.topology for ref in node.metrics.values()]
+    dirs.update(os.path.dirname(path) for path in paths if path is not None)
+    return tuple(sorted(dirs))
+
+
+def clear_run_cache() -> None:
+    with _runs_lock:
+        _runs.clear()
+
+
 def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
     """Load ``<data>/runs/<runId>`` for replay: 404 ``run_not_found``, 409 ``run_invalid`` or
     ``provenance_mismatch`` as spec 06 §1–§2 say. Series values are read later, on demand."""
     run_dir = run_directory(data_root, run_id)
+    key = str(run_dir)
+    with _runs_lock:
+        cached = _runs.get(key)
+    if cached is not None and _fingerprint(run_dir, cached.dirs) == cached.fingerprint:
+        with _runs_lock:
+            if key in _runs:
+                _runs.move_to_end(key)
+        return cached.run
+    fixed_dirs = tuple(sorted(os.path.join(key, rel) if rel else key for rel in _FINGERPRINT_DIRS))
+    before = _fingerprint(run_dir, fixed_dirs)
+    run = _load(run_dir, run_id)
+    dirs = _watched_dirs(run)
+    fingerprint = _fingerprint(run_dir, dirs)
+    # Keep it only if nothing changed while it was being read (the fixed part is the same files).
+    if _fingerprint(run_dir, fixed_dirs) == before:
+        with _runs_lock:
+            _runs[key] = _CachedRun(dirs, fingerprint, run)
+            _runs.move_to_end(key)
+            while len(_runs) > _MAX_RUNS:
+                _runs.popitem(last=False)
+    return run
+
+
+def _load(run_dir: Path, run_id: str) -> ReplayRun:
     run_json = _json_object(run_dir / "run.json", "run.json")
     model_document = read_document(str(run_dir / "model" / "model.yaml"), "yaml")
     if model_document is None:

@@ -6,7 +6,11 @@ validation.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,10 @@ import numpy as np
 
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
-from runs.replay.loading import ReplayRun, is_file_uri, load_replay_run
+from runs.replay.loading import ReplayRun, clear_run_cache, is_file_uri, load_replay_run
 from runs.replay.metadata import build_metadata
 from runs.replay.metrics import (
+    METRIC_KEYS,
     NodeSeries,
     color,
     latency_minutes,
@@ -32,10 +37,79 @@ from runs.replay.metrics import (
 from runs.replay.numbers import json_scalar, json_values
 from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
 from runs.replay.series_cache import FloatArray, read_series
+from runs.replay.series_cache import clear_caches as clear_series_caches
 
 # Derived metrics may overflow to ±inf (then reported as null): silence numpy once per request. As a
 # decorator numpy (≥ 2) keeps the state per call, so concurrent requests do not share it.
 QUIET = np.errstate(all="ignore")
+
+# --- finished window bodies -------------------------------------------------------------------------
+# Building a 500-bin × 50-node window (derived metrics, number conversion) costs far more than finding
+# it again. A body is reused only for the very same loaded run object and the very same cached series
+# arrays: a changed run or CSV yields new objects (the caches are keyed by file identity), so a stale
+# body can never match. Entries hold those objects, so their ids cannot be reused while cached.
+# Bounded by cells (bins × series), as a full-size window is several MB of Python objects.
+
+_BODY_CACHE_CELLS = int(os.environ.get("FLOWTIME_STATE_BODY_CACHE_CELLS", "1000000") or 0)
+
+
+@dataclass(frozen=True)
+class _CachedBody:
+    run: ReplayRun
+    arrays: tuple[FloatArray | None, ...]
+    body: dict[str, Any]
+    cells: int
+
+
+_bodies: OrderedDict[tuple[int, int, int], _CachedBody] = OrderedDict()
+_bodies_cells = 0
+_bodies_lock = threading.Lock()
+
+
+def _series_arrays(series: list[NodeSeries]) -> tuple[FloatArray | None, ...]:
+    return tuple(item.values[metric] for item in series for metric in METRIC_KEYS)
+
+
+def _cached_body(
+    key: tuple[int, int, int], run: ReplayRun, arrays: tuple[FloatArray | None, ...]
+) -> dict[str, Any] | None:
+    with _bodies_lock:
+        entry = _bodies.get(key)
+        if entry is None or entry.run is not run or len(entry.arrays) != len(arrays):
+            return None
+        if not all(a is b for a, b in zip(entry.arrays, arrays, strict=True)):
+            return None
+        _bodies.move_to_end(key)
+        return entry.body
+
+
+def _remember_body(
+    key: tuple[int, int, int], run: ReplayRun, arrays: tuple[FloatArray | None, ...], body: dict[str, Any]
+) -> None:
+    global _bodies_cells
+    cells = (key[2] - key[1] + 1) * max(len(arrays), 1)
+    if cells > _BODY_CACHE_CELLS:
+        return
+    with _bodies_lock:
+        old = _bodies.pop(key, None)
+        if old is not None:
+            _bodies_cells -= old.cells
+        _bodies[key] = _CachedBody(run, arrays, body, cells)
+        _bodies_cells += cells
+        while _bodies_cells > _BODY_CACHE_CELLS and _bodies:
+            _, evicted = _bodies.popitem(last=False)
+            _bodies_cells -= evicted.cells
+
+
+def clear_caches() -> None:
+    """Forget every cached run, document, series and window body (tests; memory pressure)."""
+    global _bodies_cells
+    clear_series_caches()
+    clear_run_cache()
+    with _bodies_lock:
+        _bodies.clear()
+        _bodies_cells = 0
+
 
 # Topology kinds that are model plumbing rather than operational components (§6 `operational`).
 _NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
@@ -199,6 +273,13 @@ def state_window(
     if count > max_window_bins:
         raise WindowTooLarge(count, max_window_bins)
     series = _loaded_series(run)
+    # Only operational windows (what a UI polls) are kept: ``full`` also reads model-only series.
+    arrays = _series_arrays(series) if mode == "operational" else ()
+    key = (id(run), start_bin, end_bin)
+    if arrays:
+        found = _cached_body(key, run, arrays)
+        if found is not None:
+            return found
 
     window = slice(start_bin, end_bin + 1)
     nodes = [
@@ -216,10 +297,13 @@ def state_window(
         timestamps = [
             format_timestamp(start + timedelta(minutes=i * step)) for i in range(start_bin, end_bin + 1)
         ]
-    return {
+    body = {
         "metadata": build_metadata(run),
         "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
         "timestampsUtc": timestamps,
         "nodes": nodes,
         "warnings": top_warnings(run),
     }
+    if arrays:
+        _remember_body(key, run, arrays, body)
+    return body

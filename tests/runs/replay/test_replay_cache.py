@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from replay_helpers import FixtureRun, RunSpec, build_run, q
@@ -113,3 +115,77 @@ def test_oversized_file_is_refused_unread(make_run: MakeRun) -> None:
     path.write_text("t,value\n0,12\n1,7\n2,9\n3,4\n" + "#" * 200_000 + "\n")
     body = state_snapshot(run.data_root, run.run_id, q(binIndex=1))
     assert body["nodes"][0]["metrics"]["capacity"] is None
+
+
+def test_canonical_fast_path_agrees_with_the_full_parser() -> None:
+    """Files as our writers produce them take a fast path; the same content in another accepted form
+    (CRLF, spaces) takes the full parser. Both must read the same values."""
+    from runs.artifacts import series_csv_bytes
+
+    rng = np.random.default_rng(7)
+    raw, digits = rng.random(300) * 1000, rng.integers(0, 6, 300)
+    values = np.array([round(x, int(d)) for x, d in zip(raw, digits, strict=True)])
+    values[[3, 50]] = np.nan
+    values[7] = np.inf
+    values[8] = -np.inf
+    values[9] = 1e-05
+    values[10] = 1 / 3
+    canonical = series_csv_bytes(values)
+    head, rest = canonical.split(b"\n12,", 1)
+    with_gap = head + b"\n12,\n" + rest.split(b"\n", 1)[1]  # bin 12 written as an empty value
+    for data in (canonical, with_gap):
+        fast = parse_series_csv(data, 300)
+        slow = parse_series_csv(data.replace(b"\n", b"\r\n").replace(b",", b" , "), 300)
+        assert not fast.malformed and not slow.malformed
+        assert np.array_equal(fast.values, slow.values, equal_nan=True)
+        assert fast.valid is slow.valid is False
+    assert np.isnan(parse_series_csv(with_gap, 300).values[12])
+    assert np.array_equal(parse_series_csv(canonical, 300).values, values, equal_nan=True)
+
+
+# --- the loaded-run and window-body caches never outlive a change on disk ---------------------------
+
+
+def _window(fixture_run: FixtureRun) -> dict[str, Any]:
+    return state_window(
+        fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500
+    )
+
+
+def test_a_repeated_window_is_served_from_the_body_cache(fixture_run: FixtureRun) -> None:
+    first = _window(fixture_run)
+    assert _window(fixture_run) is first
+    other = state_window(
+        fixture_run.data_root, fixture_run.run_id, q(startBin=1, endBin=3), max_window_bins=500
+    )
+    assert other is not first
+    assert other["window"] == {"startBin": 1, "endBin": 3, "binCount": 3}
+
+
+def test_deleting_a_csv_in_place_is_seen_at_once(fixture_run: FixtureRun) -> None:
+    before = _window(fixture_run)
+    assert before["warnings"] == []
+    (fixture_run.run_dir / "model" / "telemetry" / "OrderService_served.csv").unlink()
+    after = _window(fixture_run)
+    assert [w["code"] for w in after["warnings"]] == ["telemetry_sources_missing"]
+    assert after["nodes"][0]["series"]["served"] == [None, None, None, None]
+    assert after["metadata"]["telemetrySourcesResolved"] is False
+
+
+def test_rewriting_a_csv_in_place_is_seen_at_once(fixture_run: FixtureRun) -> None:
+    assert _window(fixture_run)["nodes"][0]["series"]["served"] == [9, 6, 9, 4]
+    # A different size as well as a new mtime: in-place edits are operator actions, never ours.
+    path = fixture_run.run_dir / "model" / "telemetry" / "OrderService_served.csv"
+    path.write_text("bin_index,value\n0,9.5\n1,6\n2,9\n3,4\n", encoding="utf-8")
+    assert _window(fixture_run)["nodes"][0]["series"]["served"] == [9.5, 6, 9, 4]
+
+
+def test_editing_run_json_in_place_is_seen_at_once(fixture_run: FixtureRun) -> None:
+    assert _window(fixture_run)["warnings"] == []
+    run_json = fixture_run.run_dir / "run.json"
+    document = json.loads(run_json.read_text(encoding="utf-8"))
+    document["warnings"] = ["edited by hand"]
+    run_json.write_text(json.dumps(document), encoding="utf-8")
+    assert _window(fixture_run)["warnings"] == [
+        {"code": "run_warning", "message": "edited by hand", "severity": "info", "nodeId": None}
+    ]
