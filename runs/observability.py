@@ -48,3 +48,17 @@ class JsonLineFormatter(logging.Formatter):
             # Exception type only: tracebacks go to stderr of the process, never to clients.
             payload["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else None
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def command_logging(verbosity: int) -> Iterator[None]:
+    """Management commands speak to people on stderr (``code: message``, progress lines); the JSON
+    run events would bury that, so they are shown only with ``-v 2`` or more."""
+    logger = logging.getLogger("flowtime")
+    previous = logger.level
+    if verbosity < 2:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

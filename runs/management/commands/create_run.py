@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.errors import FlowtimeError
+from runs.observability import command_logging
 from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, run_response_body
 
@@ -92,6 +93,10 @@ class Command(BaseCommand):
         self.stderr.write(f"[{stage}] {detail}")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with command_logging(options["verbosity"]):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         request = self._build_request(options)
         show_progress = sys.stderr.isatty() and not options["json"]
         progress = self._progress if show_progress else None

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.artifacts import is_valid_run_id
 from runs.errors import FlowtimeError
+from runs.observability import command_logging
 from telemetry.bundle import telemetry_file_counts
 
 
@@ -64,6 +65,10 @@ class Command(BaseCommand):
             raise CommandError("--run-id must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", returncode=2)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with command_logging(options["verbosity"]):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         self._check_usage(options)
         try:
             if options["template"] is not None:

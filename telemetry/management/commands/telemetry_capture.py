@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from runs.errors import FlowtimeError
+from runs.observability import command_logging
 from telemetry.capture import CaptureOptions, capture_run, summary_lines
 
 
@@ -50,6 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with command_logging(options["verbosity"]):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         dry_run = bool(options["dry_run"])
         try:
             plan = capture_run(
