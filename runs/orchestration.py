@@ -8,6 +8,7 @@ place; the index row follows and can always be rebuilt from disk.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,16 +19,15 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from runs import artifacts, engine
-from runs.canonical import utc_now_seconds
 from runs.errors import (
     FlowtimeError,
     InvalidRequest,
     Issue,
     RunCancelled,
-    RunExists,
     RunInvalid,
 )
 from runs.observability import log_event, timed
+from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
 from templates_catalog.generation import GeneratedModel, generate_model
 from templates_catalog.selectors import template_get
 
@@ -282,20 +282,14 @@ def _existing_run_outcome(plan: RunPlan, run_id: str) -> RunOutcome:
 
 def _check_target_before_work(plan: RunPlan) -> RunOutcome | None:
     """Answer a replay, or a conflict, before paying for evaluation (publish re-checks atomically)."""
-    run_id = plan.predicted_run_id
-    if run_id is None or plan.request.overwrite:
-        return None
-    target = runs_root() / run_id
-    if not target.exists():
-        return None
-    if plan.id_kind == "deterministic" and artifacts.find_reusable_run(runs_root(), run_id, plan.input_hash):
-        return _existing_run_outcome(plan, run_id)
-    raise RunExists(
-        run_id,
-        None
-        if plan.id_kind == "explicit"
-        else f"Run '{run_id}' exists with different inputs; pass overwrite to replace it.",
+    replay = existing_target(
+        runs_root(),
+        plan.predicted_run_id,
+        id_kind=plan.id_kind,
+        overwrite=plan.request.overwrite,
+        input_hash=plan.input_hash,
     )
+    return _existing_run_outcome(plan, str(plan.predicted_run_id)) if replay else None
 
 
 def create_run(
@@ -320,10 +314,17 @@ def create_run(
         durationMs=None,
     )
     stage_name = "validate"
+    stage_started: float | None = None
+
+    def close_stage() -> None:
+        if stage_started is not None:
+            seconds = time.perf_counter() - stage_started
+            metrics.observe_stage(mode=mode_label, stage=stage_name, seconds=seconds)
 
     def enter(stage: str, detail: str) -> None:
-        nonlocal stage_name
-        stage_name = stage
+        nonlocal stage_name, stage_started
+        close_stage()
+        stage_name, stage_started = stage, time.perf_counter()
         report(stage, detail)
         # Once published the run exists (disk is the truth): indexing always completes, so the
         # directory never goes without its row. Before that, each stage starts with a cancel check.
@@ -370,6 +371,7 @@ def create_run(
                     error=type(exc).__name__,
                     durationMs=None,
                 )
+            close_stage()
         except FlowtimeError as exc:
             metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=exc.code)
             log_event(
@@ -382,21 +384,21 @@ def create_run(
                 durationMs=None,
             )
             raise
-        except BaseException:
-            metrics.run_failed(
-                mode=mode_label, template=_template_label(request, stage_name), code="internal_error"
-            )
+        except BaseException as exc:
+            code = "internal_error" if isinstance(exc, Exception) else "interrupted"
+            metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=code)
             log_event(
                 "run_failed",
                 runId=request.run_id,
                 templateId=request.template_id,
                 mode=mode_label,
-                code="internal_error",
+                code=code,
                 stage=stage_name,
                 durationMs=None,
             )
             raise
-    metrics.run_created(mode=plan.mode, template=plan.template_id, seconds=clock["ms"] / 1000)
+    if not outcome.was_reused:  # another request published the same run first
+        metrics.run_created(mode=plan.mode, template=plan.template_id, seconds=clock["ms"] / 1000)
     log_event(
         "run_reused" if outcome.was_reused else "run_created",
         runId=outcome.run_id,
@@ -417,66 +419,41 @@ def _template_label(request: RunRequest, stage_reached: str) -> str:
 def _build_and_publish(
     plan: RunPlan, *, enter: Callable[[str, str], None], checkpoint: Callable[[], None]
 ) -> RunOutcome:
-    from runs import metrics
-
     request = plan.request
-    generated = plan.generated
-    root = runs_root()
-    root.mkdir(parents=True, exist_ok=True)
-    created_utc: datetime = utc_now_seconds()
-    run_id = plan.predicted_run_id or artifacts.random_run_id(created_utc)
+    prepared = plan.prepared
 
-    with artifacts.staged_run(root) as stage:
-        warnings: list[str] = []
-        if plan.prepared is not None:
-            plan.prepared.copy_into(stage.path)
-            warnings.extend(plan.prepared.run_warnings)
-        model = plan.model
-        enter("evaluate", f"{len(model.nodes)} nodes × {model.grid.bins} bins")
-        with timed() as clock:
-            evaluation = engine.evaluate(
-                model,
-                model_dir=stage.path / "model",
-                confine_to=stage.path,
-                cancel=checkpoint,
-            )
-        metrics.observe_stage(mode=plan.mode, stage="evaluate", seconds=clock["ms"] / 1000)
-        enter("write_artifacts", run_id)
-        content = artifacts.RunContent(
+    def make_content(evaluation: engine.Evaluation, created_utc: datetime) -> artifacts.RunContent:
+        return artifacts.RunContent(
             model_text=plan.model_text,
-            series=[(node_id, evaluation.series[node_id]) for node_id in evaluation.series],
-            grid=artifacts.GridInfo(
-                bins=model.grid.bins,
-                bin_size=model.grid.bin_size,
-                bin_unit=model.grid.bin_unit,
-            ),
+            model_tree=plan.tree,
+            series=series_of(evaluation),
+            grid=grid_of(plan.model),
             run_seed=request.seed,
-            model_seed=model.rng_seed,
-            warnings=warnings,
+            model_seed=plan.model.rng_seed,
+            warnings=list(prepared.run_warnings) if prepared is not None else [],
             template_id=plan.template_id,
             template_title=plan.template_title,
             template_version=plan.template_version,
             mode=plan.mode,
             input_hash=plan.input_hash,
-            parameters=generated.parameters,
+            parameters=plan.generated.parameters,
             generated_at_utc=created_utc,
             provenance=request.provenance or plan.tree.get("provenance"),
-            model_tree=plan.tree,
             engine_version=ENGINE_VERSION,
         )
-        with timed() as clock:
-            artifacts.write_run_files(stage.path, content, run_id=run_id, created_utc=created_utc)
-        metrics.observe_stage(mode=plan.mode, stage="write_artifacts", seconds=clock["ms"] / 1000)
-        enter("publish", run_id)
-        result = artifacts.publish_run(
-            stage,
-            runs_root=root,
-            run_id=run_id,
-            id_kind=plan.id_kind,
-            overwrite=request.overwrite,
-            input_hash=plan.input_hash,
-            created_utc=created_utc,
-        )
+
+    result = publish_new_run(
+        runs_root=runs_root(),
+        run_id=plan.predicted_run_id,
+        id_kind=plan.id_kind,
+        overwrite=request.overwrite,
+        input_hash=plan.input_hash,
+        model=plan.model,
+        make_content=make_content,
+        prepare_stage=prepared.copy_into if prepared is not None else None,
+        enter=enter,
+        cancel=checkpoint,
+    )
     return RunOutcome(
         run_id=result.run_id,
         was_reused=result.was_reused,

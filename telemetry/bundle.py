@@ -27,9 +27,8 @@ from runs.canonical import (
     json_file_text,
     parse_timestamp,
     sha256_prefixed,
-    utc_now_seconds,
 )
-from runs.engine import Model, evaluate, load_model
+from runs.engine import Evaluation, Model, load_model
 from runs.engine.sources import read_series_issue
 from runs.engine.yaml_loader import YamlLoadError, load_yaml
 from runs.errors import (
@@ -39,9 +38,9 @@ from runs.errors import (
     Issue,
     ModelError,
     PathForbidden,
-    RunExists,
     TemplateError,
 )
+from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
 from telemetry.manifest import CaptureFile, CaptureManifest, capture_invalid, metric_named, parse_manifest
 from telemetry.paths import (
     MANIFEST_NAME,
@@ -518,40 +517,33 @@ def bundle_model_file_run(
         )
 
     runs_root = Path(data_root) / "runs"
-    if run_id is not None and not overwrite and (runs_root / run_id).exists():
-        if id_kind == "deterministic" and artifacts.find_reusable_run(runs_root, run_id, input_hash):
-            return outcome(run_id, True)
-        raise RunExists(run_id)
+    if existing_target(runs_root, run_id, id_kind=id_kind, overwrite=overwrite, input_hash=input_hash):
+        return outcome(str(run_id), True)
 
-    runs_root.mkdir(parents=True, exist_ok=True)
-    created: datetime = utc_now_seconds()
-    final_id = run_id or artifacts.random_run_id(created)
-    model = prepared.model
-    with artifacts.staged_run(runs_root) as stage:
-        prepared.copy_into(stage.path)
-        evaluation = evaluate(model, model_dir=stage.path / "model", confine_to=stage.path, cancel=cancel)
-        content = artifacts.RunContent(
+    def make_content(evaluation: Evaluation, created_utc: datetime) -> artifacts.RunContent:
+        return artifacts.RunContent(
             model_text=prepared.model_text,
-            series=[(node_id, evaluation.series[node_id]) for node_id in evaluation.series],
-            grid=artifacts.GridInfo(
-                bins=model.grid.bins, bin_size=model.grid.bin_size, bin_unit=model.grid.bin_unit
-            ),
+            model_tree=prepared.tree,
+            series=series_of(evaluation),
+            grid=grid_of(prepared.model),
             engine_version=engine_version,
-            model_seed=model.rng_seed,
+            model_seed=prepared.model.rng_seed,
             warnings=prepared.run_warnings,
             input_hash=input_hash,
             provenance=supplied,
         )
-        artifacts.write_run_files(stage.path, content, run_id=final_id, created_utc=created)
-        result = artifacts.publish_run(
-            stage,
-            runs_root=runs_root,
-            run_id=final_id,
-            id_kind=id_kind,
-            overwrite=overwrite,
-            input_hash=input_hash,
-            created_utc=created,
-        )
+
+    result = publish_new_run(
+        runs_root=runs_root,
+        run_id=run_id,
+        id_kind=id_kind,
+        overwrite=overwrite,
+        input_hash=input_hash,
+        model=prepared.model,
+        make_content=make_content,
+        prepare_stage=prepared.copy_into,
+        cancel=cancel,
+    )
     return outcome(result.run_id, result.was_reused)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runs import orchestration
+from runs import run_builder
 from runs.errors import InvalidRequest, RunCancelled, RunExists
 from runs.models import Run
 from runs.orchestration import CancelToken, RunRequest, create_run, plan_run
@@ -92,7 +92,7 @@ def test_replay_does_not_evaluate_again(data_root: Path, monkeypatch: pytest.Mon
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("a replay must not evaluate")
 
-    monkeypatch.setattr(orchestration.engine, "evaluate", must_not_run)
+    monkeypatch.setattr(run_builder, "evaluate", must_not_run)
     again = create_run(request)
     assert again.was_reused is True
     assert again.run_id == first.run_id

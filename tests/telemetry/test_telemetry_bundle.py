@@ -597,12 +597,12 @@ def test_dry_run_plan_parts(data_root: Path, fixture_capture: Path) -> None:
 def test_interrupt_exits_130_and_leaves_no_stage(
     data_root: Path, fixture_capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import telemetry.bundle
+    import runs.run_builder
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(telemetry.bundle, "evaluate", interrupted)
+    monkeypatch.setattr(runs.run_builder, "evaluate", interrupted)
     model_path = tmp_path / "model.yaml"
     model_path.write_text(MODEL_FILE)
     result = run_command(
