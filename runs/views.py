@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -111,10 +111,6 @@ class RunViewSet(viewsets.ViewSet):
         return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
 
 
-def metrics_view(request: Any) -> HttpResponse:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition of this process's counters and histograms."""
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
-
-
-__all__ = ["RunViewSet", "metrics_view", "settings"]
