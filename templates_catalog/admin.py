@@ -27,3 +27,6 @@ class TemplateAdmin(admin.ModelAdmin):
     # The catalog directory is the truth; rows only change through sync_templates.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Template | None = None) -> bool:
+        return False
