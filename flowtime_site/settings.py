@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "templates_catalog",
     "runs",
     "telemetry",
@@ -95,6 +96,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "flowtime_site.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Admin and API-docs assets without a separate web server, DEBUG on or off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,7 +149,11 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("FLOWTIME_STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even when still empty
+# Serve straight from the apps' static folders (no collectstatic step for `make run`); a deployment
+# may still run collectstatic and let WhiteNoise serve STATIC_ROOT with long cache headers.
+WHITENOISE_USE_FINDERS = True
 
 # Bodies over 1 MiB are refused by the API's parser with request_too_large (spec 05 §2).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -183,6 +190,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Create, list and replay FlowTime runs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files, not a CDN: /v1/docs works on closed networks.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

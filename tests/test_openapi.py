@@ -54,3 +54,16 @@ def test_schema_and_docs_are_served(client: object) -> None:
     docs = c.get("/v1/docs")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_docs_and_admin_assets_are_served_without_a_cdn() -> None:
+    from django.test import Client
+
+    c = Client()
+    docs = c.get("/v1/docs").content.decode()
+    assert "cdn.jsdelivr" not in docs and "unpkg" not in docs
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in docs
+    asset = c.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    css = c.get("/static/admin/css/base.css")  # DEBUG is off in tests, as in `make run`
+    assert css.status_code == 200
