@@ -352,6 +352,7 @@ def test_listing_is_a_bounded_number_of_queries_and_opens_no_file(
     for i in range(30):
         make_row(f"run_row_{i:02d}")
 
+    client.get("/healthz")  # start the handler first: WhiteNoise indexes static assets once at start-up
     with CaptureQueriesContext(connection) as queries, recorded_file_access() as accesses:
         response = client.get("/v1/runs?pageSize=100&mode=simulation&ordering=runId&search=run")
 
