@@ -36,6 +36,21 @@ def _number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _envelope(values: FloatArray, buckets: int) -> tuple[FloatArray, FloatArray]:
+    """Bin positions and values reduced to a min and a max per bucket, in that order: a long series
+    keeps its peaks and troughs at about two points a pixel. An all-gap bucket stays a gap."""
+    count = len(values)
+    starts = np.searchsorted(np.arange(count) * buckets // count, np.arange(buckets))
+    lows = np.fmin.reduceat(values, starts)  # fmin/fmax skip NaN unless a bucket has nothing else
+    highs = np.fmax.reduceat(values, starts)
+    ends = np.append(starts[1:], count)
+    centres = (starts + ends - 1) / 2.0
+    positions = np.repeat(centres, 2)
+    reduced = np.empty(2 * buckets)
+    reduced[0::2], reduced[1::2] = lows, highs
+    return positions, reduced
+
+
 def line_path(values: FloatArray, y_min: float, y_max: float) -> str:
     """The ``d`` attribute for ``values``: ``M`` at each segment start, ``L`` after; gaps skipped."""
     plot_width = _WIDTH - _PLOT_LEFT - _PLOT_RIGHT
@@ -43,13 +58,17 @@ def line_path(values: FloatArray, y_min: float, y_max: float) -> str:
     count = len(values)
     step = plot_width / (count - 1) if count > 1 else 0.0
     scale = plot_height / (y_max - y_min) if y_max > y_min else 0.0
+    if count > 2 * plot_width:
+        positions, points = _envelope(values, plot_width)
+    else:
+        positions, points = np.arange(count, dtype=np.float64), values
     commands: list[str] = []
     pen_down = False
-    for i, value in enumerate(values.tolist()):
+    for position, value in zip(positions.tolist(), points.tolist(), strict=True):
         if not np.isfinite(value):
             pen_down = False
             continue
-        x = _PLOT_LEFT + i * step
+        x = _PLOT_LEFT + position * step
         y = _PLOT_TOP + plot_height - (value - y_min) * scale
         commands.append(f"{'L' if pen_down else 'M'}{_number(x)} {_number(y)}")
         pen_down = True

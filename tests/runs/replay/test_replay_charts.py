@@ -44,3 +44,26 @@ def test_all_null_series_still_has_its_path_and_text_is_escaped() -> None:
     paths = root.findall(f"{SVG}path")
     assert len(paths) == 2 and paths[0].get("d") == ""
     assert "<Node&1>" not in svg and "&lt;Node&amp;1&gt;" in svg
+
+
+def test_long_series_are_drawn_as_an_envelope_that_keeps_extremes_and_gaps() -> None:
+    from runs.replay.charts import line_path
+
+    values = np.zeros(10_000)
+    values[1234] = 100.0  # a one-bin spike must survive the reduction
+    values[5000:6000] = np.nan  # a long gap must stay a gap
+    path = line_path(values, 0.0, 100.0)
+    points = path.split(" M")
+    assert len(points) == 2  # one break, at the gap
+    coordinates = [c for c in path.replace("M", "").replace("L", "").split()]
+    assert len(coordinates) // 2 <= 2 * 276  # about two points per pixel of the plot, not 10,000
+    ys = [float(y) for y in coordinates[1::2]]
+    assert min(ys) == 8.0  # the spike reaches the top of the plot (y = _PLOT_TOP)
+    assert max(ys) == 90.0  # zeros sit on the bottom (y = _HEIGHT - _PLOT_BOTTOM)
+
+
+def test_short_series_keep_every_point() -> None:
+    from runs.replay.charts import line_path
+
+    path = line_path(np.array([0.0, 5.0, 10.0]), 0.0, 10.0)
+    assert path == "M36 90 L174 49 L312 8"
