@@ -63,15 +63,16 @@ class RunAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("run_id", "template_id", "template_title", "template_version", "mode")}),
+        # Charts first: staff look at a run before they read its hashes.
+        ("Series by topology node", {"fields": ("series_charts",)}),
+        ("API", {"fields": ("api_links",)}),
+        ("Warnings", {"fields": ("warning_count", "run_warnings")}),
         ("Grid", {"fields": ("start_utc", "duration", "bins", "bin_size", "bin_unit")}),
         (
             "Provenance",
             {"fields": ("created_utc", "provenance_hash", "input_hash", "path", "indexed_at", "can_replay")},
         ),
-        ("API", {"fields": ("api_links",)}),
-        ("Metadata", {"fields": ("run_metadata",)}),
-        ("Warnings", {"fields": ("warning_count", "run_warnings")}),
-        ("Charts", {"fields": ("series_charts",)}),
+        ("Metadata (as /state returns it)", {"fields": ("run_metadata",)}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -134,7 +135,7 @@ class RunAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Series")
+    @admin.display(description="Charts")
     def series_charts(self, obj: Run) -> SafeString:
         from runs.orchestration import data_root
         from runs.replay import node_charts_svg

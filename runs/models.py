@@ -6,25 +6,25 @@ from django.db import models
 
 
 class Run(models.Model):
-    run_id = models.CharField(primary_key=True, max_length=128)
-    template_id = models.CharField(max_length=128)
+    run_id = models.CharField("run id", primary_key=True, max_length=128)
+    template_id = models.CharField("template", max_length=128)
     # Lower-cased copy so the case-insensitive templateId filter can use a plain index.
     template_key = models.CharField(max_length=128, editable=False)
-    template_title = models.CharField(max_length=300, blank=True)
-    template_version = models.CharField(max_length=64, blank=True)
+    template_title = models.CharField("template title", max_length=300, blank=True)
+    template_version = models.CharField("template version", max_length=64, blank=True)
     mode = models.CharField(max_length=16)
-    created_utc = models.DateTimeField(null=True, blank=True)
-    start_utc = models.DateTimeField(null=True, blank=True)
-    duration = models.CharField(max_length=64, blank=True)
+    created_utc = models.DateTimeField("created (UTC)", null=True, blank=True)
+    start_utc = models.DateTimeField("grid start (UTC)", null=True, blank=True)
+    duration = models.CharField("duration (ISO 8601)", max_length=64, blank=True)
     bins = models.PositiveIntegerField()
-    bin_size = models.PositiveIntegerField()
-    bin_unit = models.CharField(max_length=16)
-    warning_count = models.PositiveIntegerField(default=0)
-    can_replay = models.BooleanField(default=False)
-    provenance_hash = models.CharField(max_length=80, blank=True)
-    input_hash = models.CharField(max_length=80, blank=True)
+    bin_size = models.PositiveIntegerField("bin size")
+    bin_unit = models.CharField("bin unit", max_length=16)
+    warning_count = models.PositiveIntegerField("warnings", default=0)
+    can_replay = models.BooleanField("can replay", default=False)
+    provenance_hash = models.CharField("provenance hash", max_length=80, blank=True)
+    input_hash = models.CharField("input hash", max_length=80, blank=True)
     path = models.CharField(max_length=200, help_text="Run directory, relative to the data root.")
-    indexed_at = models.DateTimeField(auto_now=True)
+    indexed_at = models.DateTimeField("indexed at", auto_now=True)
 
     class Meta:
         ordering = ["-created_utc", "-run_id"]

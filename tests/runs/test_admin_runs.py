@@ -182,7 +182,7 @@ def test_changelist_lists_newest_first(
         indexed_runs["support-queue"],
         indexed_runs["order-system"],
     ]
-    for title in ("By mode", "By template id", "By has warnings", "By created utc"):
+    for title in ("By mode", "By template", "By has warnings", "By created (UTC)"):
         assert title in html
 
 
