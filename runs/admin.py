@@ -120,7 +120,7 @@ class RunAdmin(admin.ModelAdmin):
         shown = body.get("metadata") or body.get("error")
         return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
 
-    @admin.display(description="Warnings")
+    @admin.display(description="Messages")
     def run_warnings(self, obj: Run) -> SafeString:
         body = self._disk(obj) or {}
         warnings = body.get("warnings") or []
