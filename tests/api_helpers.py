@@ -14,9 +14,10 @@ from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.test import APIClient
+from tests_shared import FIXTURE_BUNDLE
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "api"
-FIXTURE_CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "it-system-telemetry"
+FIXTURE_CAPTURE = FIXTURE_BUNDLE
 PROBLEM_JSON = "application/problem+json"
 
 # Written out here rather than imported from runs.errors, so a renamed title fails a test.

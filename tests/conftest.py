@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
-FIXTURE_BUNDLE = SHARED_DIR / "fixtures" / "it-system-telemetry"
-
 
 @pytest.fixture(autouse=True)
 def data_root(tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

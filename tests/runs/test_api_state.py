@@ -19,6 +19,7 @@ import pytest
 import yaml
 from django.http import HttpResponse
 from rest_framework.test import APIClient
+from tests_shared import FIXTURE_BUNDLE
 
 from runs.orchestration import RunRequest, TelemetrySpec, create_run
 from runs.replay import clear_caches
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 STATE_GOLDEN_DIR = TESTS_DIR / "golden" / "state"
-FIXTURE_CAPTURE = TESTS_DIR.parent.parent / "shared" / "fixtures" / "it-system-telemetry"
+FIXTURE_CAPTURE = FIXTURE_BUNDLE
 
 FIXTURE_RUN_ID = "run_state_fixture"
 PROBLEM_JSON = "application/problem+json"

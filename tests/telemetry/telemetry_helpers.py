@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
+from tests_shared import FIXTURE_BUNDLE
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / ".." / "shared"
-FIXTURE_BUNDLE = SHARED_DIR / "fixtures" / "it-system-telemetry"
 FIXTURE_FILES = [
     f"{node}_{metric}.csv"
     for node in ("LoadBalancer", "AuthService", "Database")

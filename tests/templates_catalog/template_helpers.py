@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "templates_catalog" / "catalog"
-FIXTURE_BUNDLE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "it-system-telemetry"
+from tests_shared import FIXTURE_BUNDLE  # noqa: E402, F401 - re-exported for the template tests
 
 MINI = """\
 schemaVersion: 1

@@ -260,7 +260,8 @@ def test_telemetry_host_source_in_a_run(tmp_path: Path) -> None:
 
 
 def test_the_flowtime_fixture_bundle_reads_strictly() -> None:
-    bundle = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "it-system-telemetry"
+    from tests_shared import FIXTURE_BUNDLE as bundle
+
     files = sorted(bundle.glob("*.csv"))
     assert len(files) == 9
     for path in files:
