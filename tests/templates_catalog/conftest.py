@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from template_helpers import CATALOG_DIR, MINI
+from template_helpers import CATALOG_DIR, MINI, LoadText, WriteTemplate
 
 from templates_catalog.documents import Template, load_template
-
-WriteTemplate = Callable[..., Path]
-LoadText = Callable[..., Template]
 
 
 @pytest.fixture

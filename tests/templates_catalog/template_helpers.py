@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "templates_catalog" / "catalog"
 from tests_shared import FIXTURE_BUNDLE  # noqa: E402, F401 - re-exported for the template tests
@@ -40,3 +42,11 @@ nodes:
 outputs:
   - series: "*"
 """
+
+
+# Types of the conftest fixtures, importable by name from any test module.
+WriteTemplate = Callable[..., Path]
+LoadText = Callable[..., "Template"]
+
+if TYPE_CHECKING:
+    from templates_catalog.documents import Template

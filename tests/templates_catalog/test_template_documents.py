@@ -6,8 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import LoadText, WriteTemplate
-from template_helpers import MINI
+from template_helpers import MINI, LoadText, WriteTemplate
 
 from runs.errors import TemplateError
 from templates_catalog.documents import MAX_TEMPLATE_BYTES, load_template

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import LoadText
-from template_helpers import CATALOG_DIR, MINI
+from template_helpers import CATALOG_DIR, MINI, LoadText
 
 from runs.canonical import canonical_json
 from runs.engine import evaluate

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import LoadText
-from template_helpers import CATALOG_DIR, MINI
+from template_helpers import CATALOG_DIR, MINI, LoadText
 
 from runs.errors import TemplateError
 from templates_catalog.documents import Template, load_template

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LoadText
-from template_helpers import MINI
+from template_helpers import MINI, LoadText
 
 from runs.engine.yaml_loader import load_yaml
 from runs.errors import TemplateError
