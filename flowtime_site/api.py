@@ -85,11 +85,11 @@ def parse_page_request(
     page = 1
     size = default_size
     if page_raw is not None:
-        if not _INT.match(page_raw.strip()) or int(page_raw) < 1:
+        if not _INT.fullmatch(page_raw.strip()) or int(page_raw) < 1:
             raise InvalidParameter("page", "page must be an integer ≥ 1.")
         page = int(page_raw)
     if size_raw is not None:
-        if not _INT.match(size_raw.strip()) or not 1 <= int(size_raw) <= max_size:
+        if not _INT.fullmatch(size_raw.strip()) or not 1 <= int(size_raw) <= max_size:
             raise InvalidParameter("pageSize", f"pageSize must be an integer between 1 and {max_size}.")
         size = int(size_raw)
     return PageRequest(page, size)

@@ -107,9 +107,9 @@ def normalise_hash(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if _HEX64.match(text):
+    if _HEX64.fullmatch(text):
         return "sha256:" + text.lower()
-    m = _PREFIXED.match(text)
+    m = _PREFIXED.fullmatch(text)
     if m:
         return "sha256:" + m.group(1).lower()
     return None

@@ -7,13 +7,19 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 run_logger = logging.getLogger("flowtime.runs")
 
+# The request being served (set by the HTTP middleware), so run events carry its X-Request-ID; a
+# context variable keeps concurrent requests apart (threads and async alike).
+current_request_id: ContextVar[str | None] = ContextVar("flowtime_request_id", default=None)
+
 
 def log_event(event: str, **fields: Any) -> None:
     """Log one named event; fields with ``None`` values are kept so every line has the same keys."""
+    fields.setdefault("requestId", current_request_id.get())
     run_logger.info(event, extra={"event": event, "fields": fields})
 
 

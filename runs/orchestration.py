@@ -305,6 +305,8 @@ def create_run(
     report = progress or (lambda stage, detail: None)
     checkpoint = cancel.raise_if_cancelled if cancel is not None else (lambda: None)
     mode_label = (request.mode or ("telemetry" if request.telemetry else "simulation")).strip().lower()
+    if mode_label not in {"simulation", "telemetry"}:
+        mode_label = "invalid"  # a label value, so request text must not become one
     log_event(
         "run_requested",
         runId=request.run_id,

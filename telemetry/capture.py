@@ -42,7 +42,7 @@ STAGING_DIR_NAME = ".staging"
 CSV_HEADER = "bin_index,value\n"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _NAN = {"nan", "+nan", "-nan"}
 _POS_INF = {"inf", "+inf", "infinity", "+infinity"}
 _NEG_INF = {"-inf", "-infinity"}
@@ -312,7 +312,7 @@ def _parse_cell(text: str) -> float | None:
         return math.inf
     if lowered in _NEG_INF:
         return -math.inf
-    if _NUMBER.match(text):
+    if _NUMBER.fullmatch(text):
         return float(text)
     raise ValueError(text)
 

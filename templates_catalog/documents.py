@@ -25,7 +25,7 @@ MODES = ("simulation", "telemetry")
 ROOT_PATH = "$"
 
 TEMPLATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$", re.ASCII)
 
 _TOP_KEYS = (
     "schemaVersion",
@@ -99,7 +99,7 @@ _ALIASES = {
     "semantics": (("queue", "queueDepth"), ("externalDemand", "external_demand")),
 }
 
-_TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
+_TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -250,13 +250,13 @@ def _check_document(doc: Mapping[Any, Any], check: _Checker) -> None:
     if metadata is not None:
         check.keys(metadata, _METADATA_KEYS, "metadata")
         template_id = metadata.get("id")
-        if not (isinstance(template_id, str) and TEMPLATE_ID_RE.match(template_id)):
+        if not (isinstance(template_id, str) and TEMPLATE_ID_RE.fullmatch(template_id)):
             check.add("metadata.id", "id must match ^[a-z0-9][a-z0-9-]{0,63}$")
         title = metadata.get("title")
         if not (isinstance(title, str) and title.strip()):
             check.add("metadata.title", "title must be a non-empty string")
         template_version = metadata.get("version")
-        if not (isinstance(template_version, str) and VERSION_RE.match(template_version)):
+        if not (isinstance(template_version, str) and VERSION_RE.fullmatch(template_version)):
             check.add("metadata.version", "version must look like 1.2.3 (optionally -suffix)")
         check.optional_str(metadata, "description", "metadata")
         tags = metadata.get("tags")

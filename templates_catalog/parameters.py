@@ -206,7 +206,7 @@ def parse_parameter_definitions(
             if key not in _DEFINITION_KEYS:
                 issues.append(Issue("template_invalid", f"{path}.{key}", f"unknown key '{key}'"))
         name = entry.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             issues.append(
                 Issue("template_invalid", f"{path}.name", "name must match ^[A-Za-z_][A-Za-z0-9_]*$")
             )

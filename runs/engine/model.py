@@ -46,8 +46,8 @@ SEMANTICS_KEYS: tuple[tuple[str, str | None], ...] = (
 )
 
 _NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_INT_TEXT = re.compile(r"^\s*([+-]?\d+)\s*$")
-_NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_INT_TEXT = re.compile(r"^\s*([+-]?\d+)\s*$", re.ASCII)
+_NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +343,7 @@ class _Validator:
         for i, node in enumerate(raw):
             if isinstance(node, Mapping):
                 node_id = node.get("id")
-                if isinstance(node_id, str) and _NODE_ID.match(node_id) and node_id not in self.node_ids:
+                if isinstance(node_id, str) and _NODE_ID.fullmatch(node_id) and node_id not in self.node_ids:
                     self.node_ids[node_id] = i
         return raw, []
 
@@ -360,7 +360,7 @@ class _Validator:
         label = node_id if isinstance(node_id, str) else path
         if node_id is None:
             issues.append(Issue("model_invalid", f"{path}.id", "A node needs an id"))
-        elif not isinstance(node_id, str) or not _NODE_ID.match(node_id):
+        elif not isinstance(node_id, str) or not _NODE_ID.fullmatch(node_id):
             issues.append(
                 Issue(
                     "model_invalid",
@@ -591,10 +591,8 @@ class _Validator:
         else:
             seen.add(node_id)
         kind = raw.get("kind")
-        kind = "service" if kind is None else kind
-        if not isinstance(kind, str):
-            issues.append(Issue("model_invalid", f"{path}.kind", "A topology node kind must be a string"))
-            kind = "service"
+        # Spec 02 §4: `queue` (any case) means a queue; any other value behaves like `service`.
+        kind = kind if isinstance(kind, str) and kind.strip() else "service"
         group = raw.get("group")
         depth: float | None = None
         condition = raw.get("initialCondition")
@@ -614,8 +612,13 @@ class _Validator:
                             "initialCondition.queueDepth must be a finite number >= 0",
                         )
                     )
-        semantics, sla_min = self.check_semantics(f"{path}.semantics", raw.get("semantics"), issues)
-        if kind.lower() == "queue" and semantics.get("queue") is None:
+        raw_semantics = raw.get("semantics")
+        semantics, sla_min = self.check_semantics(f"{path}.semantics", raw_semantics, issues)
+        # A queue value that names an unknown node is reported as node_unknown, not as missing.
+        queue_written = isinstance(raw_semantics, Mapping) and any(
+            raw_semantics.get(key) not in (None, "") for key in ("queue", "queueDepth")
+        )
+        if kind.strip().lower() == "queue" and semantics.get("queue") is None and not queue_written:
             issues.append(
                 Issue(
                     "model_invalid", f"{path}.semantics.queue", "A queue topology node needs semantics.queue"
@@ -849,7 +852,7 @@ def _parse_pmf(raw: Any) -> tuple[tuple[float, ...], tuple[float, ...]] | str:
         probabilities = list(raw_probs)
     else:
         for key, p in raw.items():
-            if _is_number(key) or (isinstance(key, str) and _NUMBER_TEXT.match(key)):
+            if _is_number(key) or (isinstance(key, str) and _NUMBER_TEXT.fullmatch(key)):
                 values.append(float(key))
             else:
                 return f"pmf key {key!r} is not a number"

@@ -16,7 +16,7 @@ import numpy as np
 
 from runs.errors import Issue, ModelError
 
-_VALUE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_VALUE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _INFINITY = re.compile(r"^([+-]?)(inf|infinity)$", re.IGNORECASE)
 _INDEX = re.compile(r"^[0-9]+$")
 
@@ -116,7 +116,7 @@ def _parse_value(text: str) -> float | None:
     m = _INFINITY.match(text)
     if m:
         return float("-inf") if m.group(1) == "-" else float("inf")
-    if _VALUE.match(text):
+    if _VALUE.fullmatch(text):
         return float(text)
     return None
 
@@ -158,7 +158,7 @@ def read_series_issue(path: Path, *, bins: int, uri: str, issue_path: str = "sou
         if len(fields) != 2:
             return bad(number, f"expected 2 fields, found {len(fields)}")
         index_text = fields[0].strip()
-        if not _INDEX.match(index_text):
+        if not _INDEX.fullmatch(index_text):
             return bad(number, f"bin index '{index_text}' is not a non-negative integer")
         index = int(index_text)
         if index >= bins:

@@ -36,7 +36,10 @@ def test_run_created_event_and_counter(client: APIClient, caplog: pytest.LogCapt
     seconds_before = _sample("flowtime_run_create_seconds_count", {"mode": "simulation", "stage": "total"})
     with caplog.at_level(logging.INFO, logger="flowtime.runs"):
         response = client.post(
-            "/v1/runs", {"templateId": "order-system", "options": {"deterministicRunId": True}}, format="json"
+            "/v1/runs",
+            {"templateId": "order-system", "options": {"deterministicRunId": True}},
+            format="json",
+            HTTP_X_REQUEST_ID="req-created-1",
         )
     assert response.status_code == 201
     run_id = response.json()["metadata"]["runId"]
@@ -60,6 +63,7 @@ def test_run_created_event_and_counter(client: APIClient, caplog: pytest.LogCapt
     assert created[0]["templateId"] == "order-system"
     assert created[0]["mode"] == "simulation"
     assert isinstance(created[0]["durationMs"], float)
+    assert {e["requestId"] for e in events} == {"req-created-1"}  # every run event names its request
     assert _sample("flowtime_runs_created_total", labels) == before + 1
     assert (
         _sample("flowtime_run_create_seconds_count", {"mode": "simulation", "stage": "total"})
@@ -147,3 +151,11 @@ def test_healthz(client: APIClient, data_root: Path) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_an_invalid_mode_does_not_become_a_label_value(client: APIClient) -> None:
+    response = client.post("/v1/runs", {"templateId": "order-system", "mode": "zzz-mode"}, format="json")
+    assert response.status_code == 400
+    text = client.get("/metrics").content.decode()
+    assert "zzz-mode" not in text
+    assert 'flowtime_runs_failed_total{code="invalid_request",mode="invalid",template="unknown"}' in text

@@ -538,3 +538,20 @@ def test_model_error_detail_counts_problems(model_issues) -> None:
         load_model(doc(schemaVersion=3, grid={**HOURS_3, "bins": 0}))
     assert caught.value.code == "model_invalid"
     assert caught.value.detail == "The model has 2 problems."
+
+
+def test_a_topology_kind_that_is_not_text_behaves_like_service() -> None:
+    model = load_model(topo_doc({"nodes": [{"id": "S", "kind": 5}]}))
+    assert model.topology[0].kind == "service"
+    assert not model.topology[0].is_queue
+
+
+def test_a_queue_naming_an_unknown_node_is_only_node_unknown(model_issues) -> None:
+    issues = model_issues(topo_doc({"nodes": [{"id": "Q", "kind": "queue", "semantics": {"queue": "zz"}}]}))
+    assert codes(issues) == [("node_unknown", "topology.nodes[0].semantics.queue")]
+
+
+@pytest.mark.parametrize("node_id", ["a\n", "a\r", " a", "a b", "\u0430"])  # last: Cyrillic 'a'
+def test_node_ids_are_matched_whole_and_ascii(model_issues, node_id: str) -> None:
+    issues = model_issues(doc(nodes=[{"id": node_id, "values": [1, 2, 3]}]))
+    assert codes(issues) == [("model_invalid", "nodes[0].id")]

@@ -270,3 +270,15 @@ def test_the_flowtime_fixture_bundle_reads_strictly() -> None:
         bundle / "AuthService_arrivals.csv", bins=6, uri="file:AuthService_arrivals.csv"
     )
     assert arrivals[:2].tolist() == [95, 145]
+
+
+@pytest.mark.parametrize("cell", ["\u0661", "1\u0660", "\uff11"])  # Arabic-Indic and full-width digits
+def test_csv_values_are_ascii_digits_only(tmp_path: Path, cell: str) -> None:
+    from runs.engine import read_series_csv
+    from runs.errors import ModelError
+
+    path = tmp_path / "x.csv"
+    path.write_text(f"bin_index,value\n0,{cell}\n", encoding="utf-8")
+    with pytest.raises(ModelError) as caught:
+        read_series_csv(path, bins=1, uri="file:x.csv")
+    assert caught.value.errors[0].code == "csv_invalid"
