@@ -201,7 +201,13 @@ def _binding_issues(template: Template, bindings: Mapping[str, Any], *, mode: st
         elif not spec.telemetry_bindable:
             message = f"'{name}' is not a telemetry-bindable parameter"
         elif (
-            not isinstance(file_name, str) or not BINDING_FILE_RE.fullmatch(file_name) or file_name in {".", ".."}
+            not isinstance(file_name, str)
+            or not BINDING_FILE_RE.fullmatch(file_name)
+            or file_name
+            in {
+                ".",
+                "..",
+            }
         ):
             message = "the file name must match ^[A-Za-z0-9._-]+$ (and not be '.' or '..')"
         else:
