@@ -78,6 +78,18 @@ def test_bom_and_crlf_are_accepted(load_text: LoadText, write_template: WriteTem
         pytest.param((("id: mini", "id: Mini_1"),), "metadata.id", "id must match", id="bad-id"),
         pytest.param((("id: mini", "id: -mini"),), "metadata.id", "id must match", id="bad-id-leading-dash"),
         pytest.param(
+            (("id: mini", 'id: "mini\\n"'),), "metadata.id", "id must match", id="id-trailing-newline"
+        ),
+        pytest.param(
+            (("version: 1.0.0", 'version: "1.0.0\\n"'),), "metadata.version", "version", id="version-newline"
+        ),
+        pytest.param(
+            (("version: 1.0.0", "version: \u0661.0.0"),),
+            "metadata.version",
+            "version",
+            id="version-non-ascii",
+        ),
+        pytest.param(
             (("version: 1.0.0", "version: '1.0'"),), "metadata.version", "version", id="bad-version"
         ),
         pytest.param(
