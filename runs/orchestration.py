@@ -194,20 +194,14 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
             errors=[Issue("invalid_request", "telemetry.captureDirectory", "required in telemetry mode")],
         )
 
-    resolved_capture = None
     bindings: dict[str, str] = dict(request.telemetry.bindings) if request.telemetry else {}
-    if mode == "telemetry" and request.telemetry is not None:
-        from telemetry.bundle import resolve_capture_for_run
+    if mode == "telemetry":
+        from telemetry.paths import check_relative_path
 
-        report("resolve_telemetry", request.telemetry.capture_directory)
-        resolved_capture = resolve_capture_for_run(
-            capture_directory=request.telemetry.capture_directory,
-            base=request.capture_base or (data_root() / "telemetry"),
-            data_root=data_root(),
-            bindings=bindings,
-            extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
-        )
-
+        # Binding values are paths first: traversal is path_forbidden (spec 04 §1) before any
+        # file-name rule of generation can call it binding_invalid.
+        for name in sorted(bindings):
+            check_relative_path(bindings[name], field=f"telemetry.bindings.{name}", what="Binding")
     report("generate_model", template.id)
     generated = generate_model(
         template,
@@ -217,8 +211,23 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
         seed=request.seed,
         max_bins=settings.FLOWTIME_MAX_BINS,
     )
+
+    resolved_capture = None
     prepared = None
-    if resolved_capture is not None:
+    if mode == "telemetry" and request.telemetry is not None:
+        from telemetry.bundle import grid_key, resolve_capture_for_run
+
+        report("resolve_telemetry", request.telemetry.capture_directory)
+        # After generation (the stage order of spec 05 §1), so the grid check of spec 04 §3.1 step 5
+        # is reported together with every other capture problem.
+        resolved_capture = resolve_capture_for_run(
+            capture_directory=request.telemetry.capture_directory,
+            base=request.capture_base or (data_root() / "telemetry"),
+            data_root=data_root(),
+            bindings=bindings,
+            extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
+            expected_grid=grid_key(generated.model),
+        )
         prepared = resolved_capture.prepare(generated, max_bins=settings.FLOWTIME_MAX_BINS)
 
     telemetry_part = prepared.input_hash_part if prepared is not None else None

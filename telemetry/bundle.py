@@ -71,8 +71,11 @@ def _count_data_rows(data: bytes) -> int | None:
     return sum(1 for line in text.split("\n")[1:] if line.strip())
 
 
-def _verify_files(capture_dir: Path, manifest: CaptureManifest) -> dict[str, bytes]:
-    """Spec 04 §3.1 step 3: every file present, unchanged (hash) and a strict CSV of ``bins`` rows."""
+def _verify_files(capture_dir: Path, manifest: CaptureManifest) -> tuple[dict[str, bytes], list[Issue]]:
+    """Spec 04 §3.1 step 3: every file present, unchanged (hash) and a strict CSV of ``bins`` rows.
+
+    A hash mismatch is raised at once; the other problems are returned, to be reported together
+    with the grid check of step 5."""
     contents: dict[str, bytes] = {}
     problems: list[Issue] = []
     for i, entry in enumerate(manifest.files):
@@ -104,9 +107,27 @@ def _verify_files(capture_dir: Path, manifest: CaptureManifest) -> dict[str, byt
             problems.append(Issue("capture_invalid", entry.path, f"Telemetry CSV {parsed.message}"))
             continue
         contents[entry.path] = data
-    if problems:
-        raise capture_invalid(problems)
-    return contents
+    return contents, problems
+
+
+GridKey = tuple[int, int, str]  # bins, binSize, binUnit (lower case)
+
+
+def grid_problems(manifest: CaptureManifest, grid: GridKey) -> list[Issue]:
+    """Spec 04 §3.1 step 5: the model's grid must equal the manifest's."""
+    return [
+        Issue(
+            "capture_invalid",
+            f"grid.{key}",
+            f"The model's grid.{key} is {ours} but the capture's is {theirs}.",
+        )
+        for key, ours, theirs in (
+            ("bins", grid[0], manifest.bins),
+            ("binSize", grid[1], manifest.bin_size),
+            ("binUnit", grid[2], manifest.bin_unit),
+        )
+        if ours != theirs
+    ]
 
 
 def _display_path(capture_dir: Path, *, data_root: Path, roots: Sequence[Path]) -> str:
@@ -176,20 +197,7 @@ class ResolvedCapture:
 
     def check_grid(self, model: Model) -> None:
         """Spec 04 §3.1 step 5: the model's grid must equal the manifest's (``capture_invalid``)."""
-        grid, m = model.grid, self.manifest
-        problems = [
-            Issue(
-                "capture_invalid",
-                f"grid.{key}",
-                f"The model's grid.{key} is {ours} but the capture's is {theirs}.",
-            )
-            for key, ours, theirs in (
-                ("bins", grid.bins, m.bins),
-                ("binSize", grid.bin_size, m.bin_size),
-                ("binUnit", grid.bin_unit.lower(), m.bin_unit),
-            )
-            if ours != theirs
-        ]
+        problems = grid_problems(self.manifest, grid_key(model))
         if problems:
             raise capture_invalid(problems)
 
@@ -390,8 +398,10 @@ def resolve_capture_for_run(
     data_root: Path,
     bindings: Mapping[str, str],
     extra_roots: str = "",
+    expected_grid: GridKey | None = None,
 ) -> ResolvedCapture:
-    """Resolve, read and verify a capture and check the bindings against it (spec 04 §1, §3.1 1–3).
+    """Resolve, read and verify a capture and check the bindings against it (spec 04 §1, §3.1 1–3,
+    and step 5 when ``expected_grid`` is given, so every ``capture_invalid`` problem is reported at once).
 
     Reads files, writes nothing. Raises ``path_forbidden``, ``capture_not_found``,
     ``capture_invalid``, ``capture_hash_mismatch`` or ``binding_invalid``.
@@ -404,7 +414,11 @@ def resolve_capture_for_run(
             "capture_not_found", f"Capture directory '{capture_directory}' has no {MANIFEST_NAME}."
         )
     manifest = parse_manifest(raw)
-    contents = _verify_files(capture_dir, manifest)
+    contents, file_problems = _verify_files(capture_dir, manifest)
+    if expected_grid is not None:
+        file_problems += grid_problems(manifest, expected_grid)
+    if file_problems:
+        raise capture_invalid(file_problems)
     paths = {f.path for f in manifest.files}
     problems: list[Issue] = []
     for name in sorted(bindings):
@@ -423,6 +437,10 @@ def resolve_capture_for_run(
         bindings=dict(bindings),
         file_contents=contents,
     )
+
+
+def grid_key(model: Model) -> GridKey:
+    return (model.grid.bins, model.grid.bin_size, model.grid.bin_unit.lower())
 
 
 # --- model-file runs ---------------------------------------------------------------------------

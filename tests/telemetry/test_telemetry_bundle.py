@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -610,3 +611,32 @@ def test_interrupt_exits_130_and_leaves_no_stage(
     )
     assert result.code == 130
     _assert_nothing_written(data_root)
+
+
+@pytest.mark.django_db
+def test_grid_and_file_problems_are_reported_together(data_root: Path) -> None:
+    """Spec 04 §3.1: failures of steps 2, 3 (but the hash) and 5 are collected first."""
+    from runs.errors import CaptureError
+    from runs.orchestration import RunRequest, TelemetrySpec, plan_run
+
+    target = data_root / "telemetry" / "grid-off"
+    shutil.copytree(FIXTURE_BUNDLE, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["grid"]["bins"] = 5  # the files hold 6 rows and the template makes 6 bins
+    manifest["grid"]["binSize"] = 30
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    request = RunRequest(
+        template_id="it-system-microservices",
+        mode="telemetry",
+        telemetry=TelemetrySpec(capture_directory="grid-off"),
+        capture_base=data_root / "telemetry",
+    )
+    with pytest.raises(CaptureError) as caught:
+        plan_run(request)
+    assert caught.value.code == "capture_invalid"
+    fields = [issue.path for issue in caught.value.errors]
+    assert fields == [*(f["path"] for f in manifest["files"]), "grid.bins", "grid.binSize"]
+    assert caught.value.errors[0].message == (
+        "Telemetry CSV 'LoadBalancer_arrivals.csv' contained 6 points but expected 5."
+    )
+    assert caught.value.errors[-1].message == "The model's grid.binSize is 60 but the capture's is 30."
