@@ -132,7 +132,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -> HttpResponse:
     body = problem_body(code=code, status=status, detail=detail, instance=request.path)
-    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse(
+        body, status=status, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"separators": (",", ":")}
+    )
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -70,7 +70,9 @@ class RunViewSet(viewsets.ViewSet):
     permission_classes = [FlowtimeAccess]
     parser_classes = [LimitedJSONParser]
     lookup_field = "run_id"
-    lookup_value_regex = "[^/]+"
+    # Anything after runs/ that no sub-route took (even ids holding an encoded "/") reaches the view,
+    # which answers run_not_found for every id failing the pattern (spec 05 §5), without disk access.
+    lookup_value_regex = ".+"
 
     @extend_schema(
         operation_id="runs_list",
@@ -82,7 +84,19 @@ class RunViewSet(viewsets.ViewSet):
         items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
         return Response(page_body(items=items, total=total, page=page, request=request))
 
-    @extend_schema(operation_id="runs_retrieve", responses={200: openapi.RunResponse, **openapi.READ_ERRORS})
+    @extend_schema(
+        operation_id="runs_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "run_id",
+                str,
+                OpenApiParameter.PATH,
+                description="A run id; anything else answers 404 run_not_found.",
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+            )
+        ],
+        responses={200: openapi.RunResponse, **openapi.READ_ERRORS},
+    )
     def retrieve(self, request: Request, run_id: str) -> Response:
         record = load_run(run_id)
         if record is None:
