@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from runs.version import package_version
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -188,7 +190,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowTime runs API",
     "DESCRIPTION": "Create, list and replay FlowTime runs.",
-    "VERSION": "0.1.0",
+    "VERSION": package_version(),
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from our own static files, not a CDN: /v1/docs works on closed networks.
     "SWAGGER_UI_DIST": "SIDECAR",

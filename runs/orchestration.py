@@ -28,6 +28,7 @@ from runs.errors import (
 )
 from runs.observability import log_event, timed
 from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
+from runs.version import package_version
 from templates_catalog.generation import GeneratedModel, generate_model
 from templates_catalog.selectors import template_get
 
@@ -42,7 +43,6 @@ STAGES: tuple[str, ...] = (
     "index",
 )
 
-ENGINE_VERSION = "0.1.0"
 
 IdKind = Literal["deterministic", "explicit", "random"]
 ProgressSink = Callable[[str, str], None]
@@ -450,7 +450,7 @@ def _build_and_publish(
             parameters=plan.generated.parameters,
             generated_at_utc=created_utc,
             provenance=request.provenance or plan.tree.get("provenance"),
-            engine_version=ENGINE_VERSION,
+            engine_version=package_version(),
         )
 
     result = publish_new_run(

@@ -382,6 +382,7 @@ def _capture_series(
                 "code": "length_mismatch",
                 "message": f"Series '{file_name}' contained {len(rows)} points but expected {expected}.",
                 "nodeId": node,
+                "bins": None,  # every warning has the four keys (04 §2.2); the manifest drops nulls
             }
         )
     warnings.extend(bin_warnings)
@@ -600,9 +601,8 @@ def summary_lines(plan: CapturePlan, *, dry_run: bool) -> list[str]:
     for f in plan.files:
         b = f.binding
         lines.append(f"  - {b.file_name} ({b.node_id}:{b.metric.name}, source={b.source_id})")
-    if plan.warnings:
-        lines.append(f"Warnings ({len(plan.warnings)}):")
-        lines.extend(f"  - {w['code']}: {w['message']}" for w in plan.warnings)
+    # Warnings follow the file lines directly, as spec 04 §4 lists the output.
+    lines.extend(f"  - {w['code']}: {w['message']}" for w in plan.warnings)
     if dry_run:
         lines.append("Dry-run complete. No files were written.")
     else:

@@ -7,9 +7,8 @@ from pathlib import Path
 from django.conf import settings
 
 from runs.services import run_index_refresh
+from runs.version import package_version
 from telemetry.bundle import BundleOutcome, bundle_model_file_run, resolve_capture_for_run
-
-ENGINE_VERSION = "0.1.0"
 
 
 def telemetry_model_run_create(
@@ -35,7 +34,7 @@ def telemetry_model_run_create(
         capture=capture,
         model_path=model_path,
         data_root=data_root,
-        engine_version=ENGINE_VERSION,
+        engine_version=package_version(),
         provenance_path=provenance_path,
         run_id=run_id,
         deterministic_run_id=deterministic_run_id,

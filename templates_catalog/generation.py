@@ -11,12 +11,11 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata as package_metadata
 from typing import TYPE_CHECKING, Any
 
 from runs.canonical import canonical_json, format_timestamp, parse_timestamp, sha256_prefixed
 from runs.errors import Issue, ModelError, TemplateError
+from runs.version import package_version
 
 from .documents import MODES, Template
 from .model_yaml import dump_model_yaml, format_float
@@ -48,14 +47,6 @@ class GeneratedModel:
     model_id: str
     mode: str
     parameters: dict[str, Any]
-
-
-@cache
-def package_version() -> str:
-    try:
-        return package_metadata.version("flowtime-runs")
-    except package_metadata.PackageNotFoundError:
-        return "0.1.0"  # a source checkout: pyproject.toml's version
 
 
 def effective_mode(template: Template, mode: str | None) -> str:

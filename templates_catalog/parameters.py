@@ -233,7 +233,7 @@ def parse_parameter_definitions(
             issues.append(
                 Issue(
                     "template_invalid",
-                    f"{path}.{'minimum' if minimum is not None else 'maximum'}",
+                    f"{path}.{_range_key(entry, minimum)}",
                     "minimum/maximum apply to integer, number and array parameters only",
                 )
             )
@@ -241,7 +241,7 @@ def parse_parameter_definitions(
             issues.append(
                 Issue(
                     "template_invalid",
-                    f"{path}.minimum",
+                    f"{path}.{_written_key(entry, 'minimum', 'min')}",
                     f"minimum {format_number(minimum)} is greater than maximum {format_number(maximum)}",
                 )
             )
@@ -299,3 +299,16 @@ def parse_parameter_definitions(
             )
         )
     return specs, issues
+
+
+def _range_key(entry: Mapping[str, Any], minimum: object) -> str:
+    return (
+        _written_key(entry, "minimum", "min")
+        if minimum is not None
+        else _written_key(entry, "maximum", "max")
+    )
+
+
+def _written_key(entry: Mapping[str, Any], key: str, alias: str) -> str:
+    """The key as the template wrote it, so an issue path points at text that exists."""
+    return alias if alias in entry and key not in entry else key

@@ -158,17 +158,10 @@ def _parse_grid(model: Mapping[str, Any]) -> Grid:
 
 
 def _sla_minutes(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """``slaMin`` when it is a finite number (06 §3); text such as ``"5"`` is not a number here."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
+    number = float(value)
     return number if math.isfinite(number) else None
 
 

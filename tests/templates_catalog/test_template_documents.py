@@ -354,3 +354,14 @@ def test_trial_generation_can_be_skipped(load_text: LoadText) -> None:
 def test_missing_file_raises_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_template(tmp_path / "absent.yaml")
+
+
+def test_range_issues_name_the_key_as_written(load_text: LoadText) -> None:
+    from runs.errors import TemplateError
+
+    text = MINI.replace(
+        '{name: label, type: string, default: "svc"}', '{name: label, type: string, default: "svc", min: 1}'
+    )
+    with pytest.raises(TemplateError) as caught:
+        load_text(text)
+    assert [(i.code, i.path) for i in caught.value.errors] == [("template_invalid", "parameters[3].min")]

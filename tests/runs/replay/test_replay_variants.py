@@ -370,10 +370,11 @@ def test_queue_latency_edge_cases(make_run: MakeRun) -> None:
     assert series["served"] == [0, -1, None, 4]
 
 
-def test_queue_colour_needs_positive_sla(make_run: MakeRun) -> None:
+@pytest.mark.parametrize("sla", ["0", "-1", "'5'", "null"])
+def test_queue_colour_needs_a_positive_numeric_sla(make_run: MakeRun, sla: str) -> None:
     run = make_run(model_extra={})
     model_path = run.run_dir / "model" / "model.yaml"
-    model_path.write_text(model_path.read_text().replace("slaMin: 5", "slaMin: 0"))
+    model_path.write_text(model_path.read_text().replace("slaMin: 5", f"slaMin: {sla}"))
     meta_path = run.run_dir / "model" / "metadata.json"
     meta = json.loads(meta_path.read_text())
     meta.pop("modelHash")
