@@ -248,7 +248,7 @@ class _Validator:
         issues: list[Issue] = []
         if "schemaVersion" in self.doc:
             version = self.doc["schemaVersion"]
-            if version is not None and _as_int(version) != 1:
+            if _as_int(version) != 1:
                 issues.append(Issue("model_invalid", "schemaVersion", "schemaVersion must be 1"))
         if "arrivals" in self.doc:
             issues.append(

@@ -63,7 +63,7 @@ def test_a_non_mapping_document_is_invalid(model_issues) -> None:
     assert codes(model_issues("- 1\n- 2\n")) == [("model_invalid", "")]
 
 
-@pytest.mark.parametrize("version", [0, 2, -1, 999, "2", "one", True])
+@pytest.mark.parametrize("version", [0, 2, -1, 999, "2", "one", True, None])
 def test_schema_version_must_be_one(model_issues, version: object) -> None:
     issues = model_issues(doc(schemaVersion=version))
     assert codes(issues) == [("model_invalid", "schemaVersion")]
