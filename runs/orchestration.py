@@ -131,7 +131,6 @@ class RunOutcome:
     input_hash: str
     mode: str
     template_id: str
-    created_utc: str | None
 
 
 def data_root() -> Path:
@@ -271,21 +270,16 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
 
 
 def _existing_run_outcome(plan: RunPlan, run_id: str) -> RunOutcome:
-    from runs.services import run_index_refresh
+    from runs.services import run_index_refresh, run_is_indexed
 
-    row = run_index_refresh(run_id=run_id)
-    created = None
-    if row is not None and row.created_utc is not None:
-        from runs.canonical import format_timestamp
-
-        created = format_timestamp(row.created_utc)
+    if not run_is_indexed(run_id=run_id):  # published by another host, or its index write failed
+        run_index_refresh(run_id=run_id)
     return RunOutcome(
         run_id=run_id,
         was_reused=True,
         input_hash=plan.input_hash,
         mode=plan.mode,
         template_id=plan.template_id,
-        created_utc=created,
     )
 
 
@@ -383,20 +377,11 @@ def create_run(
                     durationMs=None,
                 )
             close_stage()
-        except FlowtimeError as exc:
-            metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=exc.code)
-            log_event(
-                "run_failed",
-                runId=request.run_id,
-                templateId=request.template_id,
-                mode=mode_label,
-                code=exc.code,
-                stage=stage_name,
-                durationMs=None,
-            )
-            raise
         except BaseException as exc:
-            code = "internal_error" if isinstance(exc, Exception) else "interrupted"
+            if isinstance(exc, FlowtimeError):
+                code = exc.code
+            else:
+                code = "internal_error" if isinstance(exc, Exception) else "interrupted"
             metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=code)
             log_event(
                 "run_failed",
@@ -471,7 +456,6 @@ def _build_and_publish(
         input_hash=plan.input_hash,
         mode=plan.mode,
         template_id=plan.template_id,
-        created_utc=None,
     )
 
 
