@@ -120,7 +120,7 @@ def main() -> None:
     with temp_root("b2") as root:
         setup_django(root)
         from runs.models import Run
-        from runs.orchestration import runs_root
+        from runs.storage import runs_root
 
         started = time.perf_counter()
         source = create_source_run()

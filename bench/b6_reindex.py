@@ -20,8 +20,8 @@ def main() -> None:
     with temp_root("b6") as root:
         setup_django(root)
         from runs.models import Run
-        from runs.orchestration import runs_root
         from runs.services import runs_reindex
+        from runs.storage import runs_root
 
         started = time.perf_counter()
         source = create_source_run()

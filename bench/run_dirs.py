@@ -21,7 +21,8 @@ def create_source_run() -> Path:
 
     Needs Django set up against the benchmark's temporary data root.
     """
-    from runs.orchestration import RunRequest, create_run, runs_root
+    from runs.orchestration import RunRequest, create_run
+    from runs.storage import runs_root
 
     outcome = create_run(RunRequest(template_id=TEMPLATE_ID))
     return runs_root() / outcome.run_id

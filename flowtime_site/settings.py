@@ -181,6 +181,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["flowtime_site.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["flowtime_site.api.LimitedJSONParser"],
+    # Every API view: writes need a user (or FLOWTIME_ALLOW_ANONYMOUS_WRITES), reads are open unless
+    # FLOWTIME_REQUIRE_AUTH_FOR_READS; bodies are JSON of at most 1 MiB.
     "DEFAULT_PERMISSION_CLASSES": ["flowtime_site.api.FlowtimeAccess"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runs.errors import FlowtimeError
 from runs.models import Run
+from runs.storage import data_root
 
 
 class HasWarningsFilter(admin.SimpleListFilter):
@@ -137,7 +138,6 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Charts")
     def series_charts(self, obj: Run) -> SafeString:
-        from runs.orchestration import data_root
         from runs.replay import node_charts_svg
 
         try:

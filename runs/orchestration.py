@@ -28,6 +28,7 @@ from runs.errors import (
 )
 from runs.observability import log_event, timed
 from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
+from runs.storage import data_root, runs_root
 from runs.version import package_version
 from templates_catalog.generation import GeneratedModel, generate_model
 from templates_catalog.selectors import template_get
@@ -131,14 +132,6 @@ class RunOutcome:
     input_hash: str
     mode: str
     template_id: str
-
-
-def data_root() -> Path:
-    return Path(settings.FLOWTIME_DATA_DIR)
-
-
-def runs_root() -> Path:
-    return data_root() / "runs"
 
 
 def _normalise_mode(value: str | None) -> str | None:

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from runs import artifacts
 from runs.canonical import json_ready
-from runs.orchestration import RunPlan, data_root
+from runs.orchestration import RunPlan
+from runs.storage import data_root
 
 
 def _links(run_id: str, bins: int) -> dict[str, str]:
@@ -29,12 +30,13 @@ def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any
 
     root = data_root()
     replay_run = load_replay_run(root, run_id)
+    # The index row is built from the same summary, so detail and listing always agree.
     summary = artifacts.read_run_summary(root / "runs" / run_id)
     return {
         "isDryRun": False,
         "metadata": build_metadata(replay_run),
         "plan": None,
-        "warnings": artifacts.capture_warnings(root / "runs" / run_id) + run_warnings(replay_run),
+        "warnings": [*summary.capture_warnings, *run_warnings(replay_run)],
         "canReplay": can_replay(replay_run),
         "wasReused": was_reused,
         "createdUtc": summary.created_utc,

@@ -9,16 +9,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from runs import artifacts
 from runs.index_rows import RowResult, index_row_fields, index_rows_for
 from runs.models import Run
-
-
-def _data_root() -> Path:
-    return Path(settings.FLOWTIME_DATA_DIR)
+from runs.storage import data_root
 
 
 def run_is_indexed(*, run_id: str) -> bool:
@@ -32,11 +28,11 @@ def run_index_refresh(*, run_id: str) -> Run | None:
     """
     if not artifacts.is_valid_run_id(run_id):
         return None
-    run_dir = _data_root() / "runs" / run_id
+    run_dir = data_root() / "runs" / run_id
     if not artifacts.is_run_dir(run_dir):
         Run.objects.filter(run_id=run_id).delete()
         return None
-    fields = index_row_fields(_data_root(), run_id)
+    fields = index_row_fields(data_root(), run_id)
     row, _ = Run.objects.update_or_create(run_id=run_id, defaults=fields)
     return row
 
@@ -78,15 +74,15 @@ def runs_reindex(
     workers: int | None = None,
 ) -> ReindexResult:
     """Rebuild index rows from every run directory (idempotent). ``prune`` drops rows without a dir."""
-    data_root = _data_root()
-    root = data_root / "runs"
+    root_dir = data_root()
+    root = root_dir / "runs"
     removed_staging = 0 if dry_run else artifacts.clean_stale_staging(root)
     run_ids = [path.name for path in artifacts.iter_run_dirs(root)] if root.exists() else []
     total = len(run_ids)
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
     done = 0
-    for chunk in _row_results(data_root, run_ids, workers or os.cpu_count() or 1):
+    for chunk in _row_results(root_dir, run_ids, workers or os.cpu_count() or 1):
         rows = []
         for run_id, fields, reason in chunk:
             if fields is None:

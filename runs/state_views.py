@@ -6,13 +6,12 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import FlowtimeAccess
 from runs import openapi, replay
-from runs.orchestration import data_root
+from runs.storage import data_root
 
 
 def _query(request: Request) -> dict[str, list[str]]:
@@ -24,7 +23,6 @@ def _query(request: Request) -> dict[str, list[str]]:
     responses={200: openapi.StateSnapshot, 422: openapi.Problem, **openapi.READ_ERRORS},
 )
 @api_view(["GET"])
-@permission_classes([FlowtimeAccess])
 def state_view(request: Request, run_id: str) -> Response:
     return Response(replay.state_snapshot(data_root(), run_id, _query(request)))
 
@@ -38,7 +36,6 @@ def state_view(request: Request, run_id: str) -> Response:
     responses={200: openapi.StateWindow, 413: openapi.Problem, 422: openapi.Problem, **openapi.READ_ERRORS},
 )
 @api_view(["GET"])
-@permission_classes([FlowtimeAccess])
 def state_window_view(request: Request, run_id: str) -> Response:
     body = replay.state_window(
         data_root(), run_id, _query(request), max_window_bins=settings.FLOWTIME_STATE_MAX_WINDOW_BINS
@@ -48,14 +45,12 @@ def state_window_view(request: Request, run_id: str) -> Response:
 
 @extend_schema(responses={200: openapi.SeriesIndex, **openapi.READ_ERRORS})
 @api_view(["GET"])
-@permission_classes([FlowtimeAccess])
 def index_view(request: Request, run_id: str) -> Response:
     return Response(replay.index_body(data_root(), run_id))
 
 
 @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
 @api_view(["GET"])
-@permission_classes([FlowtimeAccess])
 def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
     text = replay.series_csv(data_root(), run_id, series_id)
     return HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
@@ -63,6 +58,5 @@ def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
 
 @extend_schema(responses={(200, "text/yaml"): OpenApiTypes.STR})
 @api_view(["GET"])
-@permission_classes([FlowtimeAccess])
 def model_view(request: Request, run_id: str) -> HttpResponse:
     return HttpResponse(replay.model_bytes(data_root(), run_id), content_type="text/yaml; charset=utf-8")

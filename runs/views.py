@@ -12,11 +12,12 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import FlowtimeAccess, LimitedJSONParser, page_body, parse_page_request
+from flowtime_site.api import page_body, parse_page_request
 from runs import openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, data_root, load_run, plan_run
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
+from runs.storage import data_root
 
 LIST_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number, from 1."),
@@ -67,8 +68,6 @@ def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRe
 
 
 class RunViewSet(viewsets.ViewSet):
-    permission_classes = [FlowtimeAccess]
-    parser_classes = [LimitedJSONParser]
     lookup_field = "run_id"
     # Anything after runs/ that no sub-route took (even ids holding an encoded "/") reaches the view,
     # which answers run_not_found for every id failing the pattern (spec 05 §5), without disk access.

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 from runs.services import run_index_refresh
+from runs.storage import data_root
 from runs.version import package_version
 from telemetry.bundle import BundleOutcome, bundle_model_file_run, resolve_capture_for_run
 
@@ -22,18 +23,18 @@ def telemetry_model_run_create(
     overwrite: bool = False,
 ) -> BundleOutcome:
     """Bundle a capture with a model file into a run (spec 04 §3), publish it, then index it."""
-    data_root = Path(settings.FLOWTIME_DATA_DIR)
+    root = data_root()
     capture = resolve_capture_for_run(
         capture_directory=capture_directory,
         base=capture_base,
-        data_root=data_root,
+        data_root=root,
         bindings={},
         extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
     )
     outcome = bundle_model_file_run(
         capture=capture,
         model_path=model_path,
-        data_root=data_root,
+        data_root=root,
         engine_version=package_version(),
         provenance_path=provenance_path,
         run_id=run_id,

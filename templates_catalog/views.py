@@ -9,7 +9,7 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import FlowtimeAccess, page_body, parse_page_request, single_query_value
+from flowtime_site.api import page_body, parse_page_request, single_query_value
 from runs import openapi
 from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
@@ -46,7 +46,6 @@ def _mode_query(params: Any) -> str | None:
 
 
 class TemplateViewSet(viewsets.ViewSet):
-    permission_classes = [FlowtimeAccess]
     lookup_field = "template_id"
     lookup_value_regex = "[^/]+"
 

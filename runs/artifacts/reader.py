@@ -52,6 +52,8 @@ class RunSummary:
     input_hash: str | None
     model_hash: str
     model_file: str
+    # The capture warnings a telemetry run carries, as RunResponse lists them (counted in warning_count).
+    capture_warnings: tuple[dict[str, Any], ...] = ()
 
 
 HashStatus = Literal["ok", "mismatch", "unverifiable", "missing"]
@@ -236,6 +238,7 @@ def read_run_summary(run_dir: Path) -> RunSummary:
     bins, bin_size, bin_unit = _grid(run_id, run, model)
     created = _timestamp_text(get_key(run, "createdUtc")) or _timestamp_text(get_key(manifest, "createdUtc"))
     warnings = get_key(run, "warnings")
+    carried = tuple(capture_warnings(run_dir))
     computed_hash = sha256_prefixed(model_bytes)
     return RunSummary(
         run_id=run_id,
@@ -249,11 +252,12 @@ def read_run_summary(run_dir: Path) -> RunSummary:
         bin_size=bin_size,
         bin_unit=bin_unit,
         duration=iso_duration(bins, bin_size, bin_unit),
-        warning_count=(len(warnings) if isinstance(warnings, list) else 0) + len(capture_warnings(run_dir)),
+        warning_count=(len(warnings) if isinstance(warnings, list) else 0) + len(carried),
         provenance_hash=normalise_hash(get_key(metadata, "modelHash")) or computed_hash,
         input_hash=normalise_hash(get_key(metadata, "inputHash")),
         model_hash=computed_hash,
         model_file=model_path.relative_to(run_dir).as_posix(),
+        capture_warnings=carried,
     )
 
 

@@ -376,7 +376,18 @@ def test_reads_are_open_by_default(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/runs", "/v1/runs/run_x", "/v1/templates", "/v1/templates/order-system"]
+    "path",
+    [
+        "/v1/runs",
+        "/v1/runs/run_x",
+        "/v1/runs/run_x/state?binIndex=0",
+        "/v1/runs/run_x/state_window?startBin=0&endBin=1",
+        "/v1/runs/run_x/index",
+        "/v1/runs/run_x/series/a",
+        "/v1/runs/run_x/model",
+        "/v1/templates",
+        "/v1/templates/order-system",
+    ],
 )
 def test_reads_need_credentials_when_configured(settings: Any, path: str) -> None:
     settings.FLOWTIME_REQUIRE_AUTH_FOR_READS = True

@@ -11,13 +11,16 @@ import csv
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from django.http import HttpResponse
+from replay_helpers import EXTRA_NODE_VALUES as EXTRA_VALUES
+from replay_helpers import VALUES as WORKED_EXAMPLE
+from replay_helpers import RunSpec, build_run, csv_text, load_golden
 from rest_framework.test import APIClient
 from tests_shared import FIXTURE_BUNDLE
 
@@ -50,23 +53,7 @@ TEMPLATE_BINS = {
     "support-queue": 12,
 }
 
-# Spec 06 §10, bins 0..3.
-WORKED_EXAMPLE: dict[str, dict[str, list[float]]] = {
-    "OrderService": {
-        "arrivals": [10, 10, 10, 10],
-        "served": [9, 6, 9, 4],
-        "errors": [1, 1, 1, 1],
-        "capacity": [12, 7, 9, 4],
-    },
-    "SupportQueue": {
-        "arrivals": [9, 7, 9, 5],
-        "served": [9, 6, 9, 4],
-        "errors": [0, 0, 0, 0],
-        "queue": [2, 10, 20, 0],
-    },
-}
 EXTRA_SERIES_ID = "extra_node@EXTRA_NODE@DEFAULT"
-EXTRA_VALUES = [1, 2.5, 3, 4]
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -109,10 +96,6 @@ def canon(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def csv_text(values: Sequence[Any]) -> str:
-    return "t,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))
-
-
 def sha256_of(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -147,94 +130,17 @@ def write_fixture_run(
     data_root: Path,
     *,
     run_id: str = FIXTURE_RUN_ID,
-    values: Mapping[str, Mapping[str, Sequence[float]]] = WORKED_EXAMPLE,
-    extra_values: Sequence[float] = EXTRA_VALUES,
+    values: dict[str, dict[str, list[float]]] = WORKED_EXAMPLE,
+    extra_values: list[float] = EXTRA_VALUES,
     start: str | None = "2025-01-01T00:00:00Z",
     run_warnings: list[Any] | None = None,
 ) -> str:
     """The spec 06 §10 run (telemetry mode, ``file://telemetry/<Node>_<metric>.csv`` semantics), plus
     one indexed model node outside the topology; returns the model hash H."""
-    bins = len(extra_values)
-    run_dir = data_root / "runs" / run_id
-    files: dict[str, str] = {}
-    topology = []
-    for node_id, metrics in values.items():
-        semantics: dict[str, Any] = {}
-        for metric, series in metrics.items():
-            semantics[metric] = f"file://telemetry/{node_id}_{metric}.csv"
-            files[f"model/telemetry/{node_id}_{metric}.csv"] = csv_text(series)
-        kind = "queue" if node_id == "SupportQueue" else "service"
-        if kind == "queue":
-            semantics["slaMin"] = 5
-        topology.append({"id": node_id, "kind": kind, "semantics": semantics})
-    model = {
-        "schemaVersion": 1,
-        "mode": "telemetry",
-        "metadata": {"id": "order-system", "title": "Order System Fixture", "version": "1.0.0"},
-        "grid": {
-            "bins": bins,
-            "binSize": 5,
-            "binUnit": "minutes",
-            **({"startTimeUtc": start} if start else {}),
-        },
-        "topology": {"nodes": topology},
-        "nodes": [{"id": "extra_node", "kind": "const", "values": extra_values}],
-    }
-    model_text = yaml.safe_dump(model, sort_keys=False)
-    model_hash = "sha256:" + hashlib.sha256(model_text.encode("utf-8")).hexdigest()
-    files["model/model.yaml"] = model_text
-    files["model/metadata.json"] = json.dumps(
-        {
-            "schemaVersion": 1,
-            "templateId": "order-system",
-            "templateTitle": "Order System Fixture",
-            "templateVersion": "1.0.0",
-            "mode": "telemetry",
-            "modelHash": model_hash,
-        }
+    spec = RunSpec(
+        run_id=run_id, values=values, extra_values=extra_values, start=start, run_warnings=run_warnings or []
     )
-    files["model/provenance.json"] = json.dumps({"source": "tests"})
-    files["run.json"] = json.dumps(
-        {"schemaVersion": 1, "runId": run_id, "modelHash": model_hash, "warnings": run_warnings or []}
-    )
-    files["series/index.json"] = json.dumps(
-        {
-            "schemaVersion": 1,
-            "grid": {"bins": bins, "binSize": 5, "binUnit": "minutes", "timezone": "UTC"},
-            "series": [
-                {
-                    "id": EXTRA_SERIES_ID,
-                    "kind": "flow",
-                    "path": f"series/{EXTRA_SERIES_ID}.csv",
-                    "unit": "entities/bin",
-                    "componentId": "EXTRA_NODE",
-                    "class": "DEFAULT",
-                    "points": bins,
-                    "hash": "sha256:" + "0" * 64,
-                }
-            ],
-            "formats": {"goldTable": {"path": "gold/node_time_bin.parquet"}},
-        }
-    )
-    files[f"series/{EXTRA_SERIES_ID}.csv"] = csv_text(extra_values)
-    for relative, text in files.items():
-        path = run_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return model_hash
-
-
-def load_golden(name: str, model_hash: str) -> Any:
-    def substitute(value: Any) -> Any:
-        if value == "<H>":
-            return model_hash
-        if isinstance(value, dict):
-            return {key: substitute(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [substitute(item) for item in value]
-        return value
-
-    return substitute(json.loads((STATE_GOLDEN_DIR / name).read_text(encoding="utf-8")))
+    return build_run(data_root, spec).model_hash
 
 
 def simulation_run(template_id: str, **parameters: Any) -> str:

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.artifacts import is_valid_run_id
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
+from runs.storage import runs_root
 from telemetry.bundle import telemetry_file_counts
 
 
@@ -138,7 +138,7 @@ class Command(BaseCommand):
         }
 
     def _print(self, result: dict[str, Any], *, as_json: bool) -> None:
-        run_dir = Path(settings.FLOWTIME_DATA_DIR) / "runs" / result["runId"]
+        run_dir = runs_root() / result["runId"]
         bound, unbound = telemetry_file_counts(run_dir)
         if as_json:
             body = {

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
+from runs.storage import data_root
 from telemetry.capture import CaptureOptions, capture_run, summary_lines
 
 
@@ -59,7 +60,7 @@ class Command(BaseCommand):
         try:
             plan = capture_run(
                 run_dir=Path(options["run_dir"]),
-                data_root=Path(settings.FLOWTIME_DATA_DIR),
+                data_root=data_root(),
                 output_dir=options["output"],
                 extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
                 options=CaptureOptions(gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])),

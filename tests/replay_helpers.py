@@ -69,6 +69,9 @@ class RunSpec:
     omit: set[str] = field(default_factory=set)  # run-relative files not written
     model_extra: dict[str, Any] = field(default_factory=dict)
     topology_kinds: dict[str, str] = field(default_factory=dict)
+    # The metric series per topology node, and the extra model node's values; their length is the grid.
+    values: dict[str, dict[str, list[float]]] = field(default_factory=lambda: VALUES)
+    extra_values: list[float] = field(default_factory=lambda: EXTRA_NODE_VALUES)
 
 
 def _write(path: Path, text: str | bytes) -> None:
@@ -83,6 +86,7 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
     """Write the run directory (into ``target`` when given, else ``<data>/runs/<runId>``)."""
     run_dir = target or data_root / "runs" / spec.run_id
     simulation = spec.mode == "simulation"
+    bins = len(spec.extra_values)
     model_nodes: list[dict[str, Any]] = []
     topology_nodes: list[dict[str, Any]] = []
     csvs: dict[str, str] = {}  # run-relative path → text
@@ -98,13 +102,13 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
                 "unit": "entities/bin",
                 "componentId": node_id.upper(),
                 "class": "DEFAULT",
-                "points": 4,
+                "points": bins,
                 "hash": "sha256:" + "0" * 64,
             }
         )
         csvs[f"series/{sid}.csv"] = text if text is not None else csv_text(values)
 
-    for node_id, metrics in VALUES.items():
+    for node_id, metrics in spec.values.items():
         semantics: dict[str, Any] = {}
         for metric, values in metrics.items():
             text = spec.csv_overrides.get((node_id, metric))
@@ -128,10 +132,10 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
             semantics["slaMin"] = 5
         kind = spec.topology_kinds.get(node_id, "service" if node_id == "OrderService" else "queue")
         topology_nodes.append({"id": node_id, "kind": kind, "semantics": semantics})
-    model_nodes.append({"id": "extra_node", "kind": "const", "values": EXTRA_NODE_VALUES})
-    add_series("extra_node", EXTRA_NODE_VALUES)
+    model_nodes.append({"id": "extra_node", "kind": "const", "values": spec.extra_values})
+    add_series("extra_node", spec.extra_values)
 
-    grid: dict[str, Any] = {"bins": 4, "binSize": 5, "binUnit": "minutes"}
+    grid: dict[str, Any] = {"bins": bins, "binSize": 5, "binUnit": "minutes"}
     if spec.start is not None:
         grid["startTimeUtc"] = spec.start
     model: dict[str, Any] = {
@@ -167,7 +171,13 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
                 "runId": spec.run_id,
                 "engineVersion": "0.1.0",
                 "source": "engine",
-                "grid": {"bins": 4, "binSize": 5, "binUnit": "minutes", "timezone": "UTC", "align": "left"},
+                "grid": {
+                    "bins": bins,
+                    "binSize": 5,
+                    "binUnit": "minutes",
+                    "timezone": "UTC",
+                    "align": "left",
+                },
                 "modelHash": spec.run_model_hash or model_hash,
                 "warnings": spec.run_warnings,
             },
@@ -178,7 +188,7 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
         "series/index.json": json.dumps(
             {
                 "schemaVersion": 1,
-                "grid": {"bins": 4, "binSize": 5, "binUnit": "minutes", "timezone": "UTC"},
+                "grid": {"bins": bins, "binSize": 5, "binUnit": "minutes", "timezone": "UTC"},
                 "series": index_series,
                 "formats": {"goldTable": {"path": "gold/node_time_bin.parquet"}},
             },
@@ -194,7 +204,7 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
     return FixtureRun(data_root, spec.run_id, run_dir, model_hash)
 
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "state"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "state"
 
 
 def load_golden(name: str, model_hash: str) -> Any:
