@@ -447,7 +447,7 @@ outputs:
 
 
 @pytest.fixture
-def test_catalog(tmp_path: Path, settings: Any) -> Path:
+def expression_catalog(tmp_path: Path, settings: Any) -> Path:
     directory = tmp_path / "catalog"
     directory.mkdir()
     (directory / "expression.yaml").write_text(
@@ -465,7 +465,7 @@ def test_catalog(tmp_path: Path, settings: Any) -> Path:
     ],
 )
 def test_model_invalid_carries_the_engine_issue_codes(
-    client: APIClient, data_root: Path, test_catalog: Path, factor: str, issue_code: str, message: str
+    client: APIClient, data_root: Path, expression_catalog: Path, factor: str, issue_code: str, message: str
 ) -> None:
     assert post_run(client, {"templateId": "expression", "options": {"dryRun": True}}).status_code == 200
 
@@ -484,13 +484,13 @@ def test_model_invalid_carries_the_engine_issue_codes(
 
 
 def test_template_with_load_time_problems_is_left_out_so_requests_get_template_not_found(
-    client: APIClient, data_root: Path, test_catalog: Path
+    client: APIClient, data_root: Path, expression_catalog: Path
 ) -> None:
     """placeholder_unknown and template_invalid cannot reach a request: such a file never loads."""
-    (test_catalog / "placeholder.yaml").write_text(
+    (expression_catalog / "placeholder.yaml").write_text(
         EXPRESSION_TEMPLATE.format(id="placeholder", expr="${undeclared}"), encoding="utf-8"
     )
-    (test_catalog / "invalid.yaml").write_text(
+    (expression_catalog / "invalid.yaml").write_text(
         EXPRESSION_TEMPLATE.format(id="invalid", expr="${factor}").replace("default: 3", "default: 99"),
         encoding="utf-8",
     )
