@@ -14,7 +14,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.test import APIClient
-from tests_shared import FIXTURE_BUNDLE
+from tests_fixtures import FIXTURE_BUNDLE
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "api"
 FIXTURE_CAPTURE = FIXTURE_BUNDLE

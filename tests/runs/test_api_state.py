@@ -22,7 +22,7 @@ from replay_helpers import EXTRA_NODE_VALUES as EXTRA_VALUES
 from replay_helpers import VALUES as WORKED_EXAMPLE
 from replay_helpers import RunSpec, build_run, csv_text, load_golden
 from rest_framework.test import APIClient
-from tests_shared import FIXTURE_BUNDLE
+from tests_fixtures import FIXTURE_BUNDLE
 
 from runs.orchestration import RunRequest, TelemetrySpec, create_run
 from runs.replay import clear_caches

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests_shared import FIXTURE_BUNDLE
+from tests_fixtures import FIXTURE_BUNDLE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

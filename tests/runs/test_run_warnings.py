@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from tests_shared import FIXTURE_BUNDLE
+from tests_fixtures import FIXTURE_BUNDLE
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from tests_shared import FIXTURE_BUNDLE
+from tests_fixtures import FIXTURE_BUNDLE
 
 FIXTURE_FILES = [
     f"{node}_{metric}.csv"

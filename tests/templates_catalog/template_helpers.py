@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "templates_catalog" / "catalog"
-from tests_shared import FIXTURE_BUNDLE  # noqa: E402, F401 - re-exported for the template tests
+from tests_fixtures import FIXTURE_BUNDLE  # noqa: E402, F401 - re-exported for the template tests
 
 MINI = """\
 schemaVersion: 1

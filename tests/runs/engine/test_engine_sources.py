@@ -260,7 +260,7 @@ def test_telemetry_host_source_in_a_run(tmp_path: Path) -> None:
 
 
 def test_the_flowtime_fixture_bundle_reads_strictly() -> None:
-    from tests_shared import FIXTURE_BUNDLE as bundle
+    from tests_fixtures import FIXTURE_BUNDLE as bundle
 
     files = sorted(bundle.glob("*.csv"))
     assert len(files) == 9
