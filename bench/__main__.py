@@ -22,6 +22,7 @@ BENCHMARKS = {
     "B4": "bench.b4_engine",
     "B5": "bench.b5_large_run",
     "B6": "bench.b6_reindex",
+    "P1": "bench.p1_mlflow",
 }
 COMMAND = "make bench  # = .venv/bin/python -m bench"
 
