@@ -55,7 +55,9 @@ test: lint
 test-postgres: install
 	bash scripts/with-postgres.sh $(BIN)/pytest
 
+# The benchmarks compare against peers (MLflow) that only the bench extra installs.
 bench: install
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 # Tools and caches only: run data, the index database and the secret key under var/ stay.
