@@ -23,6 +23,7 @@ BENCHMARKS = {
     "B5": "bench.b5_large_run",
     "B6": "bench.b6_reindex",
     "P1": "bench.p1_mlflow",
+    "L1": "bench.l1_load",
 }
 COMMAND = "make bench  # = .venv/bin/python -m bench"
 
