@@ -534,7 +534,9 @@ def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
     old: Path | None = None
     published = False
     try:
-        stage.mkdir()
+        # parents=True: a concurrent capture's cleanup may have removed the (then empty) staging
+        # directory between the mkdir above and this one.
+        stage.mkdir(parents=True)
         for captured in plan.files:
             _write_durably(stage / captured.binding.file_name, captured.data)
         _write_durably(stage / MANIFEST_NAME, json_file_text(plan.manifest).encode("utf-8"))
@@ -565,6 +567,26 @@ def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
         with contextlib.suppress(OSError):
             staging.rmdir()
     return plan.manifest_path
+
+
+def withdraw_capture(target: Path) -> bool:
+    """Delete a published capture atomically: one rename into ``<parent>/.staging/`` (readers then see
+    no capture), then the removal. False when ``target`` is gone already (a concurrent delete won)."""
+    staging = target.parent / STAGING_DIR_NAME
+    removed = staging / f"{uuid.uuid4().hex}.deleted"
+    while True:
+        staging.mkdir(exist_ok=True)
+        try:
+            os.rename(target, removed)
+            break
+        except FileNotFoundError:
+            if not os.path.lexists(target):
+                return False
+            # Another writer's cleanup removed the empty staging directory meanwhile: make it again.
+    shutil.rmtree(removed)
+    with contextlib.suppress(OSError):
+        staging.rmdir()
+    return True
 
 
 def capture_run(
