@@ -25,7 +25,8 @@ def capture_body(capture_id: str, manifest: CaptureManifest) -> dict[str, Any]:
     return {
         "captureId": capture_id,
         "sourceRunId": provenance.get("runId"),
-        "captureDirectory": capture_id,  # relative to <data>/telemetry, as telemetry.captureDirectory takes it
+        # Relative to <data>/telemetry, the form telemetry.captureDirectory of POST /v1/runs takes.
+        "captureDirectory": capture_id,
         "grid": dict(document["grid"]),
         "window": (
             {"startTimeUtc": window.get("startTimeUtc"), "durationMinutes": window.get("durationMinutes")}

@@ -125,7 +125,8 @@ def _timestamp_or_none(value: object) -> object:
 def capture_row_fields(capture_id: str, manifest: CaptureManifest) -> dict[str, object]:
     """The index row of one capture, from its manifest (and its source run's template)."""
     provenance = manifest.document.get("provenance") or {}
-    source_run_id = provenance.get("runId") if isinstance(provenance.get("runId"), str) else ""
+    run_id = provenance.get("runId")
+    source_run_id = run_id if isinstance(run_id, str) else ""
     template_id = _source_template(source_run_id)
     return {
         "source_run_id": source_run_id[:128],
@@ -237,7 +238,8 @@ def capture_options(
     asking for both gap modes is a conflict (``invalid_request``)."""
     if gap_detect and gap_fill_gaps:
         raise InvalidRequest(
-            f"{field}.gapDetect and {field}.gapFillGaps cannot both be true: a gap is either reported or filled.",
+            f"{field}.gapDetect and {field}.gapFillGaps cannot both be true: "
+            "a gap is either reported or filled.",
             errors=[Issue("invalid_request", f"{field}.gapFillGaps", "conflicts with gapDetect")],
         )
     gap_mode: GapMode = "fill_zero" if gap_fill_gaps else "warn" if gap_detect else "ignore"
