@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from runs.canonical import canonical_json, sha256_prefixed
 from telemetry.capture import CaptureOptions
-from telemetry.paths import MAX_NAME_BYTES, relative_path_problem
+from telemetry.paths import relative_path_problem
 
 ON_DEMAND_MARKER = ".ondemand-"
 
@@ -26,8 +26,6 @@ def capture_id_problem(value: object) -> str | None:
         return problem
     if value.startswith("."):
         return "must not start with '.'"
-    if len(value.encode("utf-8", errors="surrogatepass")) > MAX_NAME_BYTES:
-        return f"must be at most {MAX_NAME_BYTES} bytes long"
     return None
 
 

@@ -71,6 +71,11 @@ class CaptureCreateSerializer(serializers.Serializer):
 
     runId = JsonPathField(trim_whitespace=False, max_length=1000)
     captureId = JsonPathField(
-        trim_whitespace=False, required=False, allow_null=True, default=None, max_length=1000
+        trim_whitespace=False,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        max_length=1000,
     )
     options = CaptureOptionsSerializer(required=False, allow_null=True)
