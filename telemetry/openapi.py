@@ -5,6 +5,7 @@ The bodies are built by ``telemetry.serializers.capture_body`` and ``capture_lis
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from runs.openapi import PlanWarning, _Page
@@ -54,5 +55,7 @@ class CaptureListItem(serializers.Serializer):
     warningCount = serializers.IntegerField()
 
 
+# One page object, not a list of pages: drf-spectacular would wrap a `list` action's body in an array.
+@extend_schema_serializer(many=False)
 class CaptureListPage(_Page):
     items = CaptureListItem(many=True)
