@@ -589,30 +589,6 @@ def withdraw_capture(target: Path) -> bool:
     return True
 
 
-def capture_run(
-    *,
-    run_dir: Path | str,
-    data_root: Path,
-    output_dir: Path | str | None = None,
-    extra_roots: str = "",
-    options: CaptureOptions | None = None,
-    overwrite: bool = False,
-    dry_run: bool = False,
-) -> CapturePlan:
-    """Plan a capture and, unless ``dry_run``, publish it. Returns the plan."""
-    plan = plan_capture(
-        run_dir=run_dir,
-        data_root=data_root,
-        output_dir=output_dir,
-        extra_roots=extra_roots,
-        options=options,
-        overwrite=overwrite,
-    )
-    if not dry_run:
-        publish_capture(plan, overwrite=overwrite)
-    return plan
-
-
 def summary_lines(plan: CapturePlan, *, dry_run: bool) -> list[str]:
     """The human output of ``telemetry_capture`` (spec 04 §4)."""
     lines = [

@@ -1,8 +1,8 @@
 """Telemetry writes: captures as a resource (spec 04 §2, over HTTP), the capture index, captures made on
 demand for ``POST /v1/runs``, and model-file bundles. Disk first, then the index row.
 
-Every capture publication goes through ``_publish_capture`` and every deletion through
-``capture_delete``, so there is one place that turns a capture plan into a directory.
+Every capture publication (API, on-demand, ``telemetry_capture``) goes through ``capture_publish`` and
+every deletion through ``capture_delete``: one place turns a capture plan into a directory.
 """
 
 from __future__ import annotations
@@ -282,10 +282,18 @@ def _plan(source_run_id: str, capture_id: str, options: CaptureOptions, *, overw
         raise
 
 
+def capture_publish(plan: CapturePlan, *, overwrite: bool) -> None:
+    """The one place a capture directory is published (spec 04 §2.4: stage, one rename), by the API and
+    ``telemetry_capture`` alike; then its index row, when it lies directly under ``<data>/telemetry``."""
+    publish_capture(plan, overwrite=overwrite)
+    if plan.output_dir.parent == Path(os.path.realpath(telemetry_root())):
+        capture_index_refresh(capture_id=plan.output_dir.name)
+
+
 def _publish_capture(plan: CapturePlan, *, capture_id: str, overwrite: bool) -> None:
-    """The one place a capture directory is published (spec 04 §2.4), then indexed."""
+    """``capture_publish`` with the API's wording for ``capture_exists`` (no server path in it)."""
     try:
-        publish_capture(plan, overwrite=overwrite)
+        capture_publish(plan, overwrite=overwrite)
     except CaptureError as exc:
         if exc.code == "capture_exists":
             raise _capture_exists(
@@ -293,7 +301,6 @@ def _publish_capture(plan: CapturePlan, *, capture_id: str, overwrite: bool) -> 
                 hint="another request published it first; pass options.overwriteExisting to replace it.",
             ) from exc
         raise
-    capture_index_refresh(capture_id=capture_id)
 
 
 def _checked_capture_id(value: str | None, *, default: str) -> str:

@@ -11,6 +11,7 @@ from telemetry_helpers import run_command, tree_listing, write_run_dir
 
 from runs.errors import CaptureError, PathForbidden
 from telemetry.capture import CaptureOptions, plan_capture
+from telemetry.models import Capture
 
 MODEL = """\
 schemaVersion: 1
@@ -187,6 +188,7 @@ def test_nulls_are_omitted_from_the_manifest(tmp_path: Path, data_root: Path) ->
     assert manifest["files"][0]["points"] == 3
 
 
+@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_human_output_and_default_location(gappy_run: Path, data_root: Path) -> None:
     result = run_command("telemetry_capture", "--run-dir", str(gappy_run), "--gap-detect")
     out_dir = data_root / "telemetry" / "run_gappy"
@@ -205,6 +207,10 @@ def test_human_output_and_default_location(gappy_run: Path, data_root: Path) -> 
         f"Capture complete. Manifest written to {out_dir / 'manifest.json'}",
     ]
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == ["run_gappy"]  # no staging left
+    # Published through the same service as POST /v1/captures, so the capture index has it.
+    assert list(Capture.objects.values_list("capture_id", "source_run_id", "file_count")) == [
+        ("run_gappy", "run_gappy", 2)
+    ]
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(gappy_run: Path, data_root: Path) -> None:
@@ -245,6 +251,7 @@ def test_dry_run_json_is_the_plan(gappy_run: Path, data_root: Path) -> None:
     assert not (data_root / "telemetry").exists()
 
 
+@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_existing_capture_needs_overwrite(gappy_run: Path, data_root: Path) -> None:
     assert run_command("telemetry_capture", "--run-dir", str(gappy_run)).code == 0
     out_dir = data_root / "telemetry" / "run_gappy"
@@ -259,6 +266,7 @@ def test_existing_capture_needs_overwrite(gappy_run: Path, data_root: Path) -> N
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == ["run_gappy"]
 
 
+@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_empty_target_is_replaced_but_foreign_content_is_never_touched(
     gappy_run: Path, tmp_path: Path
 ) -> None:
