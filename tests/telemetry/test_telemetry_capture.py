@@ -13,6 +13,9 @@ from runs.errors import CaptureError, PathForbidden
 from telemetry.capture import CaptureOptions, plan_capture
 from telemetry.models import Capture
 
+# telemetry_capture indexes what it publishes under <data>/telemetry (the capture index).
+pytestmark = pytest.mark.django_db
+
 MODEL = """\
 schemaVersion: 1
 grid: {bins: 4, binSize: 5, binUnit: minutes, startTimeUtc: '2025-01-01T00:00:00Z'}
@@ -188,7 +191,6 @@ def test_nulls_are_omitted_from_the_manifest(tmp_path: Path, data_root: Path) ->
     assert manifest["files"][0]["points"] == 3
 
 
-@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_human_output_and_default_location(gappy_run: Path, data_root: Path) -> None:
     result = run_command("telemetry_capture", "--run-dir", str(gappy_run), "--gap-detect")
     out_dir = data_root / "telemetry" / "run_gappy"
@@ -251,7 +253,6 @@ def test_dry_run_json_is_the_plan(gappy_run: Path, data_root: Path) -> None:
     assert not (data_root / "telemetry").exists()
 
 
-@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_existing_capture_needs_overwrite(gappy_run: Path, data_root: Path) -> None:
     assert run_command("telemetry_capture", "--run-dir", str(gappy_run)).code == 0
     out_dir = data_root / "telemetry" / "run_gappy"
@@ -266,7 +267,6 @@ def test_existing_capture_needs_overwrite(gappy_run: Path, data_root: Path) -> N
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == ["run_gappy"]
 
 
-@pytest.mark.django_db  # a capture under <data>/telemetry is indexed
 def test_empty_target_is_replaced_but_foreign_content_is_never_touched(
     gappy_run: Path, tmp_path: Path
 ) -> None:
