@@ -261,3 +261,44 @@ def test_damaged_source_run_is_409_run_invalid(client: APIClient, source_run: st
     assert body_of(response)["code"] == "run_invalid"
     assert run_dirs(data_root) == [source_run]
     assert not (data_root / "telemetry").exists()
+
+
+def test_a_source_run_on_another_grid_is_capture_invalid(client: APIClient, data_root: Path) -> None:
+    other = client.post("/v1/runs", {"templateId": "it-system-microservices"}, format="json")
+    assert other.status_code == 201
+    source = body_of(other)["metadata"]["runId"]
+
+    response = client.post("/v1/runs", on_demand_body(sourceRunId=source), format="json")
+
+    assert response.status_code == 422
+    body = body_of(response)
+    assert body["code"] == "capture_invalid"
+    # order-system runs 4 bins of 5 minutes; it-system-microservices 6 bins of 60 minutes.
+    assert [e["field"] for e in body["errors"]] == ["grid.bins", "grid.binSize"]
+    assert not (data_root / "telemetry").exists()
+
+
+def test_a_capture_published_meanwhile_with_the_same_content_is_kept(
+    client: APIClient, source_run: str, data_root: Path
+) -> None:
+    from telemetry.services import on_demand_capture_plan, on_demand_capture_publish
+
+    grid = (4, 5, "minutes")  # order-system: 4 bins of 5 minutes
+    first = on_demand_capture_plan(
+        source_run_id=source_run, options=CaptureOptions(), bindings=BINDINGS, expected_grid=grid
+    )
+    second = on_demand_capture_plan(
+        source_run_id=source_run, options=CaptureOptions(), bindings=BINDINGS, expected_grid=grid
+    )
+    assert first.plan is not None and second.plan is not None  # both planned before either published
+
+    on_demand_capture_publish(first)
+    written = (data_root / "telemetry" / CAPTURE_ID / "manifest.json").read_bytes()
+    on_demand_capture_publish(second)  # loses the rename race, finds the same manifest hash: fine
+
+    assert (data_root / "telemetry" / CAPTURE_ID / "manifest.json").read_bytes() == written
+    assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == [CAPTURE_ID]
+    third = on_demand_capture_plan(
+        source_run_id=source_run, options=CaptureOptions(), bindings=BINDINGS, expected_grid=grid
+    )
+    assert third.plan is None  # now reused
