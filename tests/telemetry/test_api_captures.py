@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -366,7 +367,7 @@ def test_list_filters_and_pages(client: APIClient, source_run: str, data_root: P
     for name in ("a-capture", "b-capture"):
         assert post_capture(client, {"runId": source_run, "captureId": name}).status_code == 201
     copy_fixture(data_root / "telemetry" / "it-system-telemetry")
-    call_command("reindex_captures", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("reindex_captures", stdout=StringIO())
 
     everything = body_of(client.get("/v1/captures"))
     by_run = body_of(client.get(f"/v1/captures?sourceRunId={source_run}"))
@@ -469,8 +470,6 @@ def test_reindex_captures_rebuilds_and_prunes(client: APIClient, source_run: str
     Capture.objects.create(capture_id="gone", bins=1, bin_size=1, bin_unit="minutes", path="telemetry/gone")
     (data_root / "telemetry" / "not-a-capture").mkdir()
 
-    from io import StringIO
-
     out = StringIO()
     call_command("reindex_captures", "--prune", "--json", stdout=out)
 
@@ -482,3 +481,23 @@ def test_reindex_captures_rebuilds_and_prunes(client: APIClient, source_run: str
         "dryRun": False,
     }
     assert list(Capture.objects.values_list("capture_id", "template_id")) == [("kept", "order-system")]
+
+
+def test_a_damaged_manifest_is_capture_invalid_and_left_out_of_the_index(
+    client: APIClient, source_run: str, data_root: Path
+) -> None:
+    assert post_capture(client, {"runId": source_run, "captureId": "broken"}).status_code == 201
+    (data_root / "telemetry" / "broken" / "manifest.json").write_text("{not json")
+
+    response = client.get("/v1/captures/broken")
+    out = StringIO()
+    call_command("reindex_captures", "--prune", "--json", stdout=out)
+
+    assert response.status_code == 422
+    assert body_of(response)["code"] == "capture_invalid"
+    assert str(data_root) not in response.content.decode()
+    report = json.loads(out.getvalue())
+    assert (report["indexed"], report["pruned"]) == (0, 1)
+    assert [item["captureId"] for item in report["skipped"]] == ["broken"]
+    assert report["skipped"][0]["reason"].startswith("capture_invalid: manifest.json is not valid JSON")
+    assert Capture.objects.count() == 0
