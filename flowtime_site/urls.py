@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from runs import state_views
 from runs.views import RunViewSet, metrics_view
+from telemetry.views import CaptureViewSet
 from templates_catalog.views import TemplateViewSet
 
 
@@ -16,6 +17,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 router = SimpleRouter(trailing_slash=False)
 router.register("runs", RunViewSet, basename="run")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("captures", CaptureViewSet, basename="capture")
 
 RUN = "runs/<str:run_id>"
 

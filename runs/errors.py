@@ -165,10 +165,20 @@ class PathForbidden(FlowtimeError):
 
 
 class CaptureError(FlowtimeError):
-    """capture_not_found, capture_invalid, capture_hash_mismatch, capture_exists, … (spec 04)."""
+    """capture_not_found, capture_invalid, capture_hash_mismatch, capture_exists, … (spec 04).
+
+    ``capture_exists`` is a conflict with what is on disk, so it answers 409 like ``run_exists``.
+    """
 
     def __init__(self, code: str, detail: str, *, errors: Iterable[Issue] = ()) -> None:
-        super().__init__(detail, code, 422, tuple(errors))
+        super().__init__(detail, code, 409 if code == "capture_exists" else 422, tuple(errors))
+
+
+class CaptureNotFound(FlowtimeError):
+    """A capture named in a route (``/v1/captures/{captureId}``) that does not exist: 404."""
+
+    def __init__(self, capture_id: str) -> None:
+        super().__init__(f"Capture '{capture_id}' was not found.", "capture_not_found", 404)
 
 
 class ModeValidationFailed(FlowtimeError):

@@ -92,6 +92,7 @@ class RunPlan(serializers.Serializer):
     mode = serializers.CharField()
     outputRoot = serializers.CharField()
     captureDirectory = serializers.CharField(allow_null=True)
+    sourceRunId = serializers.CharField(allow_null=True, help_text="The run captured on demand, if any.")
     deterministicRunId = serializers.BooleanField()
     requestedRunId = serializers.CharField(allow_null=True)
     predictedRunId = serializers.CharField(allow_null=True)

@@ -38,6 +38,7 @@ STAGES: tuple[str, ...] = (
     "resolve_template",
     "generate_model",
     "resolve_telemetry",
+    "capture",
     "evaluate",
     "write_artifacts",
     "publish",
@@ -69,8 +70,13 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class TelemetrySpec:
-    capture_directory: str
+    """Where a telemetry run's capture comes from: exactly one of ``capture_directory`` (an existing
+    capture) and ``source_run_id`` (a run captured on demand with ``capture_options``)."""
+
+    capture_directory: str | None = None
     bindings: Mapping[str, str] = field(default_factory=dict)
+    source_run_id: str | None = None
+    capture_options: Any | None = None  # telemetry.capture.CaptureOptions; only with source_run_id
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class RunPlan:
     predicted_run_id: str | None
     telemetry: Any | None = None  # telemetry.bundle.ResolvedCapture when mode is telemetry
     prepared: Any | None = None  # telemetry.bundle.PreparedTelemetry: the rewritten model
+    on_demand: Any | None = None  # telemetry.services.OnDemandCapture for telemetry.sourceRunId
 
     @property
     def model_text(self) -> str:
@@ -120,6 +127,8 @@ class RunPlan:
     @property
     def operations(self) -> list[str]:
         ops = ["generate_model"]
+        if self.on_demand is not None:
+            ops.append("capture")
         if self.telemetry is not None:
             ops.append("verify_capture")
         return [*ops, "evaluate", "write_artifacts", "publish", "index"]
@@ -169,6 +178,20 @@ def _check_options(request: RunRequest) -> IdKind:
     return "deterministic" if request.deterministic_run_id else "random"
 
 
+def _check_telemetry_source(spec: TelemetrySpec) -> None:
+    """Exactly one of ``captureDirectory`` and ``sourceRunId``; capture options only with the latter."""
+    if (spec.capture_directory is None) == (spec.source_run_id is None):
+        raise InvalidRequest(
+            "telemetry needs exactly one of captureDirectory and sourceRunId.",
+            errors=[Issue("invalid_request", "telemetry", "exactly one of captureDirectory and sourceRunId")],
+        )
+    if spec.capture_options is not None and spec.source_run_id is None:
+        raise InvalidRequest(
+            "telemetry.captureOptions applies only to a capture made from telemetry.sourceRunId.",
+            errors=[Issue("invalid_request", "telemetry.captureOptions", "needs telemetry.sourceRunId")],
+        )
+
+
 def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> RunPlan:
     """Validate everything a real run would and work out its id and hashes; writes nothing."""
     report = progress or (lambda stage, detail: None)
@@ -185,6 +208,8 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
             "telemetry.captureDirectory is required in telemetry mode.",
             errors=[Issue("invalid_request", "telemetry.captureDirectory", "required in telemetry mode")],
         )
+    if request.telemetry is not None:
+        _check_telemetry_source(request.telemetry)
 
     bindings: dict[str, str] = dict(request.telemetry.bindings) if request.telemetry else {}
     if mode == "telemetry":
@@ -206,20 +231,37 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
 
     resolved_capture = None
     prepared = None
+    on_demand = None
     if mode == "telemetry" and request.telemetry is not None:
         from telemetry.bundle import grid_key, resolve_capture_for_run
 
-        report("resolve_telemetry", request.telemetry.capture_directory)
-        # After generation (the stage order of spec 05 §1), so the grid check of spec 04 §3.1 step 5
-        # is reported together with every other capture problem.
-        resolved_capture = resolve_capture_for_run(
-            capture_directory=request.telemetry.capture_directory,
-            base=request.capture_base or (data_root() / "telemetry"),
-            data_root=data_root(),
-            bindings=bindings,
-            extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
-            expected_grid=grid_key(generated.model),
-        )
+        spec = request.telemetry
+        if spec.source_run_id is not None:
+            from telemetry.capture import CaptureOptions
+            from telemetry.services import on_demand_capture_plan
+
+            report("resolve_telemetry", spec.source_run_id)
+            # Captured in memory and checked like a published capture; create_run publishes it.
+            on_demand = on_demand_capture_plan(
+                source_run_id=spec.source_run_id,
+                options=spec.capture_options or CaptureOptions(),
+                bindings=bindings,
+                expected_grid=grid_key(generated.model),
+                overwrite=request.overwrite,
+            )
+            resolved_capture = on_demand.resolved
+        else:
+            report("resolve_telemetry", str(spec.capture_directory))
+            # After generation (the stage order of spec 05 §1), so the grid check of spec 04 §3.1 step 5
+            # is reported together with every other capture problem.
+            resolved_capture = resolve_capture_for_run(
+                capture_directory=str(spec.capture_directory),
+                base=request.capture_base or (data_root() / "telemetry"),
+                data_root=data_root(),
+                bindings=bindings,
+                extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
+                expected_grid=grid_key(generated.model),
+            )
         prepared = resolved_capture.prepare(generated, max_bins=settings.FLOWTIME_MAX_BINS)
 
     telemetry_part = prepared.input_hash_part if prepared is not None else None
@@ -249,6 +291,7 @@ def plan_run(request: RunRequest, *, progress: ProgressSink | None = None) -> Ru
         predicted_run_id=predicted,
         telemetry=resolved_capture,
         prepared=prepared,
+        on_demand=on_demand,
     )
     log_event(
         "run_planned",
@@ -342,6 +385,11 @@ def create_run(
         try:
             plan = plan_run(request, progress=enter)
             mode_label = plan.mode
+            if plan.on_demand is not None:
+                from telemetry.services import on_demand_capture_publish
+
+                enter("capture", plan.on_demand.capture_id)
+                on_demand_capture_publish(plan.on_demand)
             reused = _check_target_before_work(plan)
             if reused is not None:
                 log_event(
@@ -405,6 +453,19 @@ def _template_label(request: RunRequest, stage_reached: str) -> str:
     return "unknown" if stage_reached in {"validate", "resolve_template"} else request.template_id
 
 
+def _run_provenance(plan: RunPlan) -> Mapping[str, Any] | None:
+    """The supplied provenance document, else the model's; a run captured on demand also records the
+    run it was captured from and the capture id."""
+    provenance = plan.request.provenance or plan.tree.get("provenance")
+    if plan.on_demand is None:
+        return provenance
+    return {
+        **(dict(provenance) if isinstance(provenance, Mapping) else {}),
+        "sourceRunId": plan.on_demand.source_run_id,
+        "captureId": plan.on_demand.capture_id,
+    }
+
+
 def _build_and_publish(
     plan: RunPlan, *, enter: Callable[[str, str], None], checkpoint: Callable[[], None]
 ) -> RunOutcome:
@@ -427,7 +488,7 @@ def _build_and_publish(
             input_hash=plan.input_hash,
             parameters=plan.generated.parameters,
             generated_at_utc=created_utc,
-            provenance=request.provenance or plan.tree.get("provenance"),
+            provenance=_run_provenance(plan),
             engine_version=package_version(),
         )
 

@@ -65,6 +65,7 @@ def dry_run_body(plan: RunPlan) -> dict[str, Any]:
             "mode": plan.mode,
             "outputRoot": "runs",
             "captureDirectory": capture.display_path if capture is not None else None,
+            "sourceRunId": plan.on_demand.source_run_id if plan.on_demand is not None else None,
             "deterministicRunId": request.deterministic_run_id,
             "requestedRunId": request.run_id,
             "predictedRunId": plan.predicted_run_id,
@@ -122,8 +123,18 @@ class RunOptionsSerializer(serializers.Serializer):
     overwriteExisting = JsonBooleanField(required=False, default=False)
 
 
+class CaptureOnDemandOptionsSerializer(serializers.Serializer):
+    gapFillNan = JsonBooleanField(required=False, default=False)
+    gapDetect = JsonBooleanField(required=False, default=False)
+    gapFillGaps = JsonBooleanField(required=False, default=False)
+
+
 class TelemetryRequestSerializer(serializers.Serializer):
-    captureDirectory = JsonPathField(trim_whitespace=False)
+    """Exactly one of ``captureDirectory`` and ``sourceRunId`` (checked by the service)."""
+
+    captureDirectory = JsonPathField(trim_whitespace=False, required=False, allow_null=True, default=None)
+    sourceRunId = JsonPathField(trim_whitespace=False, required=False, allow_null=True, default=None)
+    captureOptions = CaptureOnDemandOptionsSerializer(required=False, allow_null=True, default=None)
     bindings = serializers.DictField(
         child=JsonPathField(trim_whitespace=False), required=False, allow_null=True
     )

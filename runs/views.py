@@ -18,6 +18,7 @@ from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
 from runs.storage import data_root
+from telemetry.services import capture_options
 
 LIST_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number, from 1."),
@@ -45,19 +46,33 @@ def _query_flag(request: Request, name: str) -> bool:
     return values[0].lower() == "true"
 
 
+def _telemetry_spec(telemetry: dict[str, Any] | None) -> TelemetrySpec | None:
+    if not telemetry:
+        return None
+    on_demand = telemetry.get("captureOptions")
+    return TelemetrySpec(
+        capture_directory=telemetry.get("captureDirectory"),
+        bindings=telemetry.get("bindings") or {},
+        source_run_id=telemetry.get("sourceRunId"),
+        capture_options=capture_options(
+            gap_fill_nan=on_demand.get("gapFillNan", False),
+            gap_detect=on_demand.get("gapDetect", False),
+            gap_fill_gaps=on_demand.get("gapFillGaps", False),
+            field="telemetry.captureOptions",
+        )
+        if on_demand is not None
+        else None,
+    )
+
+
 def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRequest:
     options = data.get("options") or {}
-    telemetry = data.get("telemetry")
     rng = data.get("rng") or {}
     return RunRequest(
         template_id=data["templateId"],
         mode=data.get("mode"),
         parameters=data.get("parameters") or {},
-        telemetry=TelemetrySpec(
-            capture_directory=telemetry["captureDirectory"], bindings=telemetry.get("bindings") or {}
-        )
-        if telemetry
-        else None,
+        telemetry=_telemetry_spec(data.get("telemetry")),
         deterministic_run_id=options.get("deterministicRunId", False),
         run_id=options.get("runId"),
         overwrite=options.get("overwriteExisting", False),

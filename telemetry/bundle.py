@@ -415,8 +415,73 @@ def resolve_capture_for_run(
         )
     manifest = parse_manifest(raw)
     contents, file_problems = _verify_files(capture_dir, manifest)
+    return _checked_capture(
+        capture_dir=capture_dir,
+        display_path=_display_path(capture_dir, data_root=data_root, roots=roots),
+        manifest=manifest,
+        contents=contents,
+        file_problems=file_problems,
+        bindings=bindings,
+        expected_grid=expected_grid,
+    )
+
+
+def resolve_planned_capture(
+    *,
+    capture_dir: Path,
+    display_path: str,
+    manifest_bytes: bytes,
+    files: Mapping[str, bytes],
+    bindings: Mapping[str, str],
+    expected_grid: GridKey | None = None,
+) -> ResolvedCapture:
+    """A capture built in memory (``telemetry.capture.plan_capture``) and not yet published, checked
+    exactly as ``resolve_capture_for_run`` checks one on disk (manifest, grid, bindings)."""
+    manifest = parse_manifest(manifest_bytes)
+    problems: list[Issue] = []
+    contents: dict[str, bytes] = {}
+    # The capture writer made these bytes (rows `i,value`, hashed as written), so of the file checks of
+    # spec 04 §3.1 step 3 only the row count can fail: a source series of the wrong length.
+    for entry in manifest.files:
+        data = files.get(entry.path)
+        rows = _count_data_rows(data) if data is not None else None
+        if data is None:
+            problems.append(
+                Issue("capture_invalid", entry.path, f"Telemetry file '{entry.path}' was not captured.")
+            )
+        elif rows != manifest.bins:
+            problems.append(
+                Issue(
+                    "capture_invalid",
+                    entry.path,
+                    f"Telemetry CSV '{entry.path}' contained {rows} points but expected {manifest.bins}.",
+                )
+            )
+        else:
+            contents[entry.path] = data
+    return _checked_capture(
+        capture_dir=capture_dir,
+        display_path=display_path,
+        manifest=manifest,
+        contents=contents,
+        file_problems=problems,
+        bindings=bindings,
+        expected_grid=expected_grid,
+    )
+
+
+def _checked_capture(
+    *,
+    capture_dir: Path,
+    display_path: str,
+    manifest: CaptureManifest,
+    contents: Mapping[str, bytes],
+    file_problems: list[Issue],
+    bindings: Mapping[str, str],
+    expected_grid: GridKey | None,
+) -> ResolvedCapture:
     if expected_grid is not None:
-        file_problems += grid_problems(manifest, expected_grid)
+        file_problems = [*file_problems, *grid_problems(manifest, expected_grid)]
     if file_problems:
         raise capture_invalid(file_problems)
     paths = {f.path for f in manifest.files}
@@ -432,10 +497,10 @@ def resolve_capture_for_run(
         raise TemplateError(problems)
     return ResolvedCapture(
         capture_dir=capture_dir,
-        display_path=_display_path(capture_dir, data_root=data_root, roots=roots),
+        display_path=display_path,
         manifest=manifest,
         bindings=dict(bindings),
-        file_contents=contents,
+        file_contents=dict(contents),
     )
 
 

@@ -534,7 +534,9 @@ def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
     old: Path | None = None
     published = False
     try:
-        stage.mkdir()
+        # parents=True: a concurrent capture's cleanup may have removed the (then empty) staging
+        # directory between the mkdir above and this one.
+        stage.mkdir(parents=True)
         for captured in plan.files:
             _write_durably(stage / captured.binding.file_name, captured.data)
         _write_durably(stage / MANIFEST_NAME, json_file_text(plan.manifest).encode("utf-8"))
@@ -567,28 +569,24 @@ def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
     return plan.manifest_path
 
 
-def capture_run(
-    *,
-    run_dir: Path | str,
-    data_root: Path,
-    output_dir: Path | str | None = None,
-    extra_roots: str = "",
-    options: CaptureOptions | None = None,
-    overwrite: bool = False,
-    dry_run: bool = False,
-) -> CapturePlan:
-    """Plan a capture and, unless ``dry_run``, publish it. Returns the plan."""
-    plan = plan_capture(
-        run_dir=run_dir,
-        data_root=data_root,
-        output_dir=output_dir,
-        extra_roots=extra_roots,
-        options=options,
-        overwrite=overwrite,
-    )
-    if not dry_run:
-        publish_capture(plan, overwrite=overwrite)
-    return plan
+def withdraw_capture(target: Path) -> bool:
+    """Delete a published capture atomically: one rename into ``<parent>/.staging/`` (readers then see
+    no capture), then the removal. False when ``target`` is gone already (a concurrent delete won)."""
+    staging = target.parent / STAGING_DIR_NAME
+    removed = staging / f"{uuid.uuid4().hex}.deleted"
+    while True:
+        staging.mkdir(exist_ok=True)
+        try:
+            os.rename(target, removed)
+            break
+        except FileNotFoundError:
+            if not os.path.lexists(target):
+                return False
+            # Another writer's cleanup removed the empty staging directory meanwhile: make it again.
+    shutil.rmtree(removed)
+    with contextlib.suppress(OSError):
+        staging.rmdir()
+    return True
 
 
 def summary_lines(plan: CapturePlan, *, dry_run: bool) -> list[str]:

@@ -41,6 +41,8 @@ TITLES = {
     "capture_not_found": "Capture not found",
     "capture_invalid": "Invalid capture",
     "capture_hash_mismatch": "Capture file hash mismatch",
+    "capture_exists": "Capture already exists",
+    "capture_name_collision": "Capture file names collide",
     "path_forbidden": "Path forbidden",
     "internal_error": "Internal server error",
 }

@@ -1,19 +1,20 @@
-"""Every request of docs/runs.http, executed in order against a live server, must succeed."""
+"""Every request of docs/runs.http, executed in order against a live server, must succeed, with no
+command in between: the whole flow, capture included, is HTTP."""
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+
+from telemetry.capture import CaptureOptions
+from telemetry.capture_ids import on_demand_capture_id
 
 HTTP_FILE = Path(__file__).resolve().parent.parent / "docs" / "runs.http"
 
@@ -26,7 +27,7 @@ class Step:
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
-    exec_args: str | None = None
+    directives: list[str] = field(default_factory=list)
 
 
 def parse_http_file(text: str) -> tuple[dict[str, str], list[Step]]:
@@ -43,10 +44,10 @@ def parse_http_file(text: str) -> tuple[dict[str, str], list[Step]]:
         i = 1
         while i < len(lines) and (lines[i].startswith("#") or not lines[i].strip()):
             comment = lines[i]
-            if m := re.match(r"^#\s*@name\s+(\w+)", comment):
-                step.name = m.group(1)
-            if m := re.match(r"^#\s*@exec\s+(.+)$", comment):
-                step.exec_args = m.group(1)
+            if m := re.match(r"^#\s*@(\w+)\s*(.*)$", comment):
+                step.directives.append(m.group(1))
+                if m.group(1) == "name":
+                    step.name = m.group(2).strip()
             i += 1
         if i < len(lines):
             step.method, step.url = lines[i].split(None, 1)
@@ -75,12 +76,31 @@ def substitute(text: str, variables: dict[str, str], responses: dict[str, Any]) 
     return re.sub(r"\{\{([\w.]+)\}\}", value, text)
 
 
-def test_http_file_parses_into_the_documented_flow() -> None:
-    _, steps = parse_http_file(HTTP_FILE.read_text(encoding="utf-8"))
-    assert [s.method for s in steps] == [
-        "GET", "GET", "POST", "POST", None, "POST", "GET", "GET", "GET", "GET", "GET",
-    ]  # fmt: skip
-    assert steps[4].exec_args is not None and steps[4].exec_args.startswith("telemetry_capture")
+def test_http_file_is_the_documented_flow_with_no_command() -> None:
+    text = HTTP_FILE.read_text(encoding="utf-8")
+    _, steps = parse_http_file(text)
+
+    assert "@exec" not in text
+    assert {d for s in steps for d in s.directives} == {"name"}
+    assert [(s.method, (s.url or "").split("?")[0].replace("{{base}}", "")) for s in steps] == [
+        ("GET", "/v1/templates"),
+        ("GET", "/v1/templates/order-system"),
+        ("POST", "/v1/runs"),
+        ("POST", "/v1/runs"),
+        ("POST", "/v1/captures"),
+        ("GET", "/v1/captures"),
+        ("GET", "/v1/captures/{{capture.response.body.captureId}}"),
+        ("POST", "/v1/runs"),
+        ("POST", "/v1/runs"),
+        ("GET", "/v1/runs"),
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}"),
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}/state"),
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}/state_window"),
+        ("GET", "/v1/runs/{{onDemandRun.response.body.metadata.runId}}/state_window"),
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}/series/order_served"),
+        ("DELETE", "/v1/captures/{{capture.response.body.captureId}}"),
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}"),
+    ]
 
 
 @pytest.mark.live
@@ -89,15 +109,10 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
     settings.FLOWTIME_ALLOW_ANONYMOUS_WRITES = True
     variables, steps = parse_http_file(HTTP_FILE.read_text(encoding="utf-8"))
     variables["base"] = live_server.url
-    variables["dataDir"] = str(data_root)
     responses: dict[str, Any] = {}
     statuses: list[tuple[str, int]] = []
     for step in steps:
-        if step.exec_args is not None:
-            args = shlex.split(substitute(step.exec_args, variables, responses))
-            call_command(*args, stdout=StringIO(), stderr=StringIO())
-            continue
-        assert step.method and step.url
+        assert step.method and step.url, step.title
         request = urllib.request.Request(
             substitute(step.url, variables, responses),
             data=substitute(step.body, variables, responses).encode() if step.body else None,
@@ -108,17 +123,39 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
             with urllib.request.urlopen(request, timeout=30) as response:
                 status, payload = response.status, response.read()
                 content_type = response.headers.get("Content-Type", "")
+                location = response.headers.get("Location")
         except urllib.error.HTTPError as exc:
             pytest.fail(f"{step.title}: {exc.code} {exc.read()[:500]!r}")
-        statuses.append((step.title, status))
+        statuses.append((step.title.split(".")[0], status))
         if step.name is not None:
             assert content_type.startswith("application/json")
             responses[step.name] = json.loads(payload)
+        if step.method == "POST" and "/v1/captures" in step.url:
+            assert location == "/v1/captures/order-demo"
     assert all(200 <= status < 300 for _, status in statuses), statuses
-    assert (
-        dict(statuses)["4. Make the simulation run (201; the same body again answers 200 with wasReused)"]
-        == 201
+    by_step = dict(statuses)
+    assert (by_step["4"], by_step["5"], by_step["8"], by_step["9"], by_step["16"]) == (
+        201,
+        201,
+        201,
+        201,
+        204,
     )
     assert responses["plan"]["plan"]["predictedRunId"] == responses["simRun"]["metadata"]["runId"]
-    assert responses["telemetryRun"]["metadata"]["mode"] == "telemetry"
-    assert responses["telemetryRun"]["canReplay"] is True
+    sim_run = responses["simRun"]["metadata"]["runId"]
+    assert responses["capture"]["sourceRunId"] == sim_run
+    assert [item["captureId"] for item in responses["captures"]["items"]] == ["order-demo"]
+    for name in ("telemetryRun", "onDemandRun"):
+        assert responses[name]["metadata"]["mode"] == "telemetry"
+        assert responses[name]["canReplay"] is True
+    assert responses["afterDelete"]["canReplay"] is True
+    # Both telemetry runs replay the simulation run's numbers bin by bin.
+    windows = [
+        {node["id"]: node["series"] for node in responses[name]["nodes"]}
+        for name in ("telemetryWindow", "onDemandWindow")
+    ]
+    assert windows[0] == windows[1]
+    assert windows[0]["OrderService"]["arrivals"] == [10, 14, 18, 12]
+    # The deleted capture is gone; the one made on demand for step 9 stays.
+    on_demand = on_demand_capture_id(sim_run, CaptureOptions())
+    assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == [on_demand]

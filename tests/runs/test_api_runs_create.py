@@ -266,6 +266,7 @@ def test_dry_run_writes_nothing_and_predicts_the_id(
             "mode": "simulation",
             "outputRoot": "runs",
             "captureDirectory": None,
+            "sourceRunId": None,
             "deterministicRunId": True,
             "requestedRunId": None,
             "predictedRunId": ORDER_SYSTEM_RUN_ID,

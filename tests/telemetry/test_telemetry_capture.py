@@ -11,6 +11,10 @@ from telemetry_helpers import run_command, tree_listing, write_run_dir
 
 from runs.errors import CaptureError, PathForbidden
 from telemetry.capture import CaptureOptions, plan_capture
+from telemetry.models import Capture
+
+# telemetry_capture indexes what it publishes under <data>/telemetry (the capture index).
+pytestmark = pytest.mark.django_db
 
 MODEL = """\
 schemaVersion: 1
@@ -205,6 +209,10 @@ def test_human_output_and_default_location(gappy_run: Path, data_root: Path) -> 
         f"Capture complete. Manifest written to {out_dir / 'manifest.json'}",
     ]
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == ["run_gappy"]  # no staging left
+    # Published through the same service as POST /v1/captures, so the capture index has it.
+    assert list(Capture.objects.values_list("capture_id", "source_run_id", "file_count")) == [
+        ("run_gappy", "run_gappy", 2)
+    ]
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(gappy_run: Path, data_root: Path) -> None:

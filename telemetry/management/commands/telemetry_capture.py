@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
 from runs.storage import data_root
-from telemetry.capture import CaptureOptions, capture_run, summary_lines
+from telemetry.capture import CaptureOptions, plan_capture, summary_lines
+from telemetry.services import capture_publish
 
 
 class Command(BaseCommand):
@@ -58,15 +59,16 @@ class Command(BaseCommand):
     def _handle(self, **options: Any) -> None:
         dry_run = bool(options["dry_run"])
         try:
-            plan = capture_run(
+            plan = plan_capture(
                 run_dir=Path(options["run_dir"]),
                 data_root=data_root(),
                 output_dir=options["output"],
                 extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
                 options=CaptureOptions(gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])),
                 overwrite=bool(options["overwrite"]),
-                dry_run=dry_run,
             )
+            if not dry_run:
+                capture_publish(plan, overwrite=bool(options["overwrite"]))
         except FlowtimeError as exc:
             self.stderr.write(f"{exc.code}: {exc.detail}")
             raise SystemExit(1) from exc

@@ -1,0 +1,81 @@
+"""Bodies of /v1/captures, and the shape checks of ``POST /v1/captures``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from runs.canonical import format_timestamp
+from runs.serializers import JsonBooleanField, JsonPathField
+from telemetry.manifest import CaptureManifest
+from telemetry.models import Capture
+
+WARNING_KEYS = ("code", "message", "nodeId", "bins")
+
+
+def capture_body(capture_id: str, manifest: CaptureManifest) -> dict[str, Any]:
+    """One capture as the API shows it (POST, dry run and GET alike), built from its manifest.
+
+    Nulls are written (the API's wire style), where the manifest file omits them (spec 04 §2.3).
+    """
+    document = manifest.document
+    provenance = document.get("provenance") or {}
+    window = document.get("window")
+    return {
+        "captureId": capture_id,
+        "sourceRunId": provenance.get("runId"),
+        # Relative to <data>/telemetry, the form telemetry.captureDirectory of POST /v1/runs takes.
+        "captureDirectory": capture_id,
+        "grid": dict(document["grid"]),
+        "window": (
+            {"startTimeUtc": window.get("startTimeUtc"), "durationMinutes": window.get("durationMinutes")}
+            if isinstance(window, dict)
+            else None
+        ),
+        "files": [
+            {"path": f.path, "nodeId": f.node_id, "metric": f.metric, "points": f.points, "hash": f.hash}
+            for f in manifest.files
+        ],
+        "warnings": [{key: warning.get(key) for key in WARNING_KEYS} for warning in manifest.warnings],
+        "createdUtc": provenance.get("capturedAtUtc"),
+    }
+
+
+def capture_list_item(row: Capture) -> dict[str, Any]:
+    return {
+        "captureId": row.capture_id,
+        "sourceRunId": row.source_run_id or None,
+        "templateId": row.template_id or None,
+        "captureDirectory": row.capture_id,
+        "createdUtc": format_timestamp(row.created_utc) if row.created_utc is not None else None,
+        "startUtc": format_timestamp(row.start_utc) if row.start_utc is not None else None,
+        "bins": row.bins,
+        "binSize": row.bin_size,
+        "binUnit": row.bin_unit,
+        "fileCount": row.file_count,
+        "warningCount": row.warning_count,
+    }
+
+
+class CaptureOptionsSerializer(serializers.Serializer):
+    gapFillNan = JsonBooleanField(required=False, default=False)
+    gapDetect = JsonBooleanField(required=False, default=False)
+    gapFillGaps = JsonBooleanField(required=False, default=False)
+    overwriteExisting = JsonBooleanField(required=False, default=False)
+    dryRun = JsonBooleanField(required=False, default=False)
+
+
+class CaptureCreateSerializer(serializers.Serializer):
+    """Shape checks only; the id rules and everything about the run live in the service."""
+
+    runId = JsonPathField(trim_whitespace=False, max_length=1000)
+    captureId = JsonPathField(
+        trim_whitespace=False,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        max_length=1000,
+    )
+    options = CaptureOptionsSerializer(required=False, allow_null=True)
