@@ -25,6 +25,7 @@ v1 = [
     path(f"{RUN}/index", state_views.index_view, name="run-index"),
     path(f"{RUN}/series/<str:series_id>", state_views.series_view, name="run-series"),
     path(f"{RUN}/model", state_views.model_view, name="run-model"),
+    path(f"{RUN}/graph", state_views.graph_view, name="run-graph"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *router.urls,

@@ -69,9 +69,10 @@ def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRe
 
 class RunViewSet(viewsets.ViewSet):
     lookup_field = "run_id"
-    # Anything after runs/ that no sub-route took (even ids holding an encoded "/") reaches the view,
-    # which answers run_not_found for every id failing the pattern (spec 05 §5), without disk access.
-    lookup_value_regex = ".+"
+    # The id is one path segment (spec 07 §6): an unknown sub-path such as runs/<id>/metrics matches
+    # no route and is a plain 404 not_found, never a lookup of run "<id>/metrics". A segment failing
+    # the id pattern reaches the view, which answers run_not_found without disk access (spec 05 §5).
+    lookup_value_regex = "[^/]+"
 
     @extend_schema(
         operation_id="runs_list",
