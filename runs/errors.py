@@ -44,6 +44,7 @@ TITLES: dict[str, str] = {
     "mode_validation_failed": "Mode validation failed",
     "run_cancelled": "Run cancelled",
     "internal_error": "Internal server error",
+    "service_unavailable": "Service unavailable",
 }
 
 
@@ -174,6 +175,13 @@ class CaptureError(FlowtimeError):
 class ModeValidationFailed(FlowtimeError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, "mode_validation_failed", 422)
+
+
+class ServiceUnavailable(FlowtimeError):
+    """A health check failed (spec 07 §3.2): the database or the data directory."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "service_unavailable", 503)
 
 
 class RunCancelled(FlowtimeError):

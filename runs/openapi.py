@@ -6,7 +6,14 @@ with the CLI); these classes only describe them for ``/v1/schema`` and ``docs/op
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import serializers
+
+
+class SessionUnlessAnonymousWriteScheme(SessionScheme):
+    """Our session authentication is published as the plain cookie scheme."""
+
+    target_class = "flowtime_site.api.SessionUnlessAnonymousWrite"
 
 
 class ProblemErrorItem(serializers.Serializer):
@@ -111,7 +118,7 @@ class RunResponse(serializers.Serializer):
     plan = RunPlan(allow_null=True)
     warnings = RunWarning(many=True)
     canReplay = serializers.BooleanField()
-    wasReused = serializers.BooleanField(required=False)
+    wasReused = serializers.BooleanField(help_text="false for a new run and for every dry run")
     createdUtc = serializers.DateTimeField(required=False, allow_null=True)
     inputHash = serializers.CharField(required=False, allow_null=True)
     grid = RunGrid(required=False)
@@ -377,6 +384,31 @@ class ServiceInfo(serializers.Serializer):
     status = serializers.CharField()
     startTime = serializers.DateTimeField()
     uptime = serializers.CharField(help_text="ISO-8601 duration in whole seconds, e.g. PT1H2M3S")
+
+
+class UiTemplateSummary(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    narrative = serializers.CharField(allow_null=True, help_text="Always null.")
+    category = serializers.CharField(help_text="Always general.")
+    tags = serializers.ListField(child=serializers.CharField())
+    version = serializers.CharField()
+    captureKey = serializers.CharField(allow_null=True, help_text="Always null.")
+
+
+class UiTemplateParameter(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["integer", "number", "boolean", "string", "array"])
+    title = serializers.CharField()
+    description = serializers.CharField()
+    defaultValue = serializers.JSONField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+
+
+class UiTemplateDetail(UiTemplateSummary):
+    parameters = UiTemplateParameter(many=True)
 
 
 ERRORS = {400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem}

@@ -11,16 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runs.canonical import json_number
+
 _FLOW_TYPES = frozenset({"throughput", "topology"})
 
 JsonNumber = int | float
 
 
-def json_number(value: float) -> JsonNumber:
-    """A finite number under the project rule: integral values as ints (``1``, not ``1.0``)."""
-    if float(value).is_integer() and abs(value) < 1e16:
-        return int(value)
-    return float(value)
+def json_finite(value: float) -> JsonNumber:
+    """A finite number under the project rule (``1``, not ``1.0``)."""
+    number = json_number(value)
+    assert number is not None  # callers pass finite values only
+    return number
 
 
 def finite_number(value: Any) -> float | None:
@@ -86,7 +88,7 @@ def topology_edges(model: Mapping[str, Any]) -> tuple[TopologyEdge, ...]:
                 src=src,
                 src_port=src_port,
                 dst=dst,
-                weight=json_number(weight) if weight is not None else 1,
+                weight=json_finite(weight) if weight is not None else 1,
                 edge_type=edge_type or "topology",
                 type_given=bool(edge_type),
                 duplicate=edge_id in seen,

@@ -12,7 +12,7 @@ from typing import Any
 
 from runs.engine.expressions import ExpressionSyntaxError, expression_inputs, parse_expression
 from runs.errors import InvalidParameter, RunInvalid
-from runs.replay.edges import finite_number, json_number, topology_edges
+from runs.replay.edges import finite_number, json_finite, topology_edges
 from runs.replay.loading import read_run_documents, run_directory
 from runs.replay.queries import STATE_MODES
 
@@ -52,7 +52,7 @@ def _semantics(raw: Mapping[str, Any]) -> dict[str, Any]:
             (t for t in (_text(semantics.get(k)) for k in _SEMANTICS_ALIASES.get(key, (key,))) if t), None
         )
     sla = finite_number(semantics.get("slaMin"))
-    out["slaMin"] = json_number(sla) if sla is not None else None
+    out["slaMin"] = json_finite(sla) if sla is not None else None
     return out
 
 
@@ -61,7 +61,7 @@ def _ui(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(ui, Mapping):
         return None
     x, y = finite_number(ui.get("x")), finite_number(ui.get("y"))
-    return {"x": json_number(x) if x is not None else None, "y": json_number(y) if y is not None else None}
+    return {"x": json_finite(x) if x is not None else None, "y": json_finite(y) if y is not None else None}
 
 
 def _topology_nodes(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
