@@ -133,11 +133,11 @@ class TelemetryRequestSerializer(serializers.Serializer):
 
 class RngSerializer(serializers.Serializer):
     # FlowTime UI clients send {"kind": "pcg32", "seed": …}; the only generator is pcg32 (spec 07 §7.5).
-    kind = JsonStringField(required=False, allow_null=True, trim_whitespace=False)
+    kind = serializers.JSONField(required=False, allow_null=True)
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
 
-    def validate_kind(self, value: str | None) -> str | None:
-        if value is not None and value.lower() != "pcg32":
+    def validate_kind(self, value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and value.lower() == "pcg32"):
             raise serializers.ValidationError("rng.kind must be 'pcg32'.", code="invalid")
         return value
 

@@ -43,6 +43,7 @@ TITLES = {
     "capture_hash_mismatch": "Capture file hash mismatch",
     "path_forbidden": "Path forbidden",
     "internal_error": "Internal server error",
+    "service_unavailable": "Service unavailable",
 }
 
 ORDER_SYSTEM_RUN_ID = "run_order-system_72feff8e278346d9"
