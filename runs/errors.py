@@ -103,6 +103,15 @@ class FlowtimeError(Exception):
         return self.detail
 
 
+def error_lines(error: FlowtimeError) -> list[str]:
+    """What a command prints for a failure: ``code: detail``, then each issue on its own line."""
+    lines = [f"{error.code}: {error.detail}"]
+    for issue in error.errors:
+        item = issue.as_error_item()
+        lines.append(f"  - {item['field']}: {item['code']}: {item['message']}")
+    return lines
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
