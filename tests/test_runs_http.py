@@ -79,6 +79,7 @@ def test_http_file_parses_into_the_documented_flow() -> None:
     _, steps = parse_http_file(HTTP_FILE.read_text(encoding="utf-8"))
     assert [s.method for s in steps] == [
         "GET", "GET", "POST", "POST", None, "POST", "GET", "GET", "GET", "GET", "GET",
+        "GET", "GET", "GET", "GET", "GET", "POST", "POST",  # spec 07: graph, health, the UI facade
     ]  # fmt: skip
     assert steps[4].exec_args is not None and steps[4].exec_args.startswith("telemetry_capture")
 
@@ -122,3 +123,5 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
     assert responses["plan"]["plan"]["predictedRunId"] == responses["simRun"]["metadata"]["runId"]
     assert responses["telemetryRun"]["metadata"]["mode"] == "telemetry"
     assert responses["telemetryRun"]["canReplay"] is True
+    assert responses["uiPreview"]["wasReused"] is False
+    assert responses["uiRun"]["metadata"]["runId"] == responses["uiPreview"]["plan"]["predictedRunId"]

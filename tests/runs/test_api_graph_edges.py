@@ -447,6 +447,57 @@ def test_graph_full_mode_never_repeats_a_dependency(client: APIClient, data_root
     assert len(ids) == len(set(ids))
 
 
+def test_graph_node_fields_resolve_aliases_defaults_and_ui(client: APIClient, data_root: Path) -> None:
+    topology = {
+        "nodes": [
+            {
+                "id": " Gate ",
+                "semantics": {
+                    "arrivals": " a_in ",
+                    "served": "a_out",
+                    "queueDepth": "depth",
+                    "external_demand": "demand",
+                    "errors": 5,
+                    "slaMin": 2.0,
+                },
+                "ui": {"x": 10.0, "y": 20.5},
+            },
+            {"id": "Backlog", "kind": "backlog", "semantics": {"arrivals": "a_out", "served": "a_out"}},
+        ],
+        "edges": [{"from": "Gate:out", "to": "Backlog"}],
+    }
+    build_run(data_root, RunSpec(model_extra={"topology": topology}))
+    body = body_of(client.get("/v1/runs/run_state_fixture/graph"))
+    # kind defaults to service; aliases queueDepth/external_demand resolve; a number is not a string;
+    # slaMin 2.0 and x 10.0 follow the number rule; the backlog node is not operational, so the edge
+    # to it is dropped.
+    assert dumps(body) == dumps(
+        {
+            "nodes": [
+                {
+                    "id": "Gate",
+                    "kind": "service",
+                    "semantics": {
+                        "arrivals": "a_in",
+                        "served": "a_out",
+                        "errors": None,
+                        "queue": "depth",
+                        "capacity": None,
+                        "externalDemand": "demand",
+                        "slaMin": 2,
+                    },
+                    "ui": {"x": 10, "y": 20.5},
+                }
+            ],
+            "edges": [],
+            "order": ["Gate"],
+        }
+    )
+    full = body_of(client.get("/v1/runs/run_state_fixture/graph?mode=full"))
+    assert full["order"][:2] == ["Gate", "Backlog"]
+    assert full["edges"][0]["id"] == "Gate:out->Backlog"
+
+
 def test_graph_bad_mode_is_400(client: APIClient, data_root: Path) -> None:
     build_run(data_root, RunSpec())
     instance = "/v1/runs/run_state_fixture/graph"
