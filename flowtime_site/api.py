@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -42,6 +43,21 @@ class LimitedJSONParser(JSONParser):
 
             stream = io.BytesIO(data)
         return super().parse(stream, media_type, parser_context)
+
+
+class SessionUnlessAnonymousWrite(SessionAuthentication):
+    """Session authentication, except that with ``FLOWTIME_ALLOW_ANONYMOUS_WRITES`` a write without an
+    ``Authorization`` header is anonymous: a browser logged into the admin on the same origin (the
+    FlowTime UI's Run Model page) then needs no CSRF token (spec 07 §2.4)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        if (
+            settings.FLOWTIME_ALLOW_ANONYMOUS_WRITES
+            and request.method not in SAFE_METHODS
+            and not request.META.get("HTTP_AUTHORIZATION")
+        ):
+            return None
+        return super().authenticate(request)
 
 
 class FlowtimeAccess(BasePermission):

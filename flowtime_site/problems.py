@@ -138,6 +138,10 @@ def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Under the API prefixes the sentence names the path, so a UI showing ``error`` word for word says
+    # what is missing, and an unknown sub-path of a run never reads as a missing run (spec 07 §6).
+    if request.path.startswith(("/v1/", "/api/v1/")):
+        return _django_problem(request, "not_found", 404, f"No endpoint at {request.path}.")
     return _django_problem(request, "not_found", 404, "Not found.")
 
 

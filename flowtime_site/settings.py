@@ -170,13 +170,19 @@ FLOWTIME_MAX_BINS = _env_int("FLOWTIME_MAX_BINS", 10000)
 FLOWTIME_STATE_MAX_WINDOW_BINS = _env_int("FLOWTIME_STATE_MAX_WINDOW_BINS", 500)
 FLOWTIME_ALLOW_ANONYMOUS_WRITES = _env_bool("FLOWTIME_ALLOW_ANONYMOUS_WRITES", False)
 FLOWTIME_REQUIRE_AUTH_FOR_READS = _env_bool("FLOWTIME_REQUIRE_AUTH_FOR_READS", False)
+# Build facts shown by GET /v1/healthz (spec 07 §3.2); empty means "not known".
+FLOWTIME_COMMIT = os.environ.get("FLOWTIME_COMMIT", "")
+FLOWTIME_BUILD_TIME = os.environ.get("FLOWTIME_BUILD_TIME", "")
+FLOWTIME_ENVIRONMENT = os.environ.get("FLOWTIME_ENVIRONMENT", "")
 
 CORS_ALLOWED_ORIGINS = _env_list("FLOWTIME_CORS_ORIGINS")
 CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # A session only when the request needs one: with anonymous writes on, a POST without an
+        # Authorization header is anonymous and so needs no CSRF token (spec 07 §2.4).
+        "flowtime_site.api.SessionUnlessAnonymousWrite",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_RENDERER_CLASSES": ["flowtime_site.renderers.FastJSONRenderer"],
@@ -194,6 +200,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Create, list and replay FlowTime runs.",
     "VERSION": package_version(),
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tags and operation ids come from the path after this prefix; /api/v1/ (the FlowTime UI facade)
+    # would otherwise shorten the common prefix to "/" and rename every /v1 operation.
+    "SCHEMA_PATH_PREFIX": r"/(api/)?v1",
     # Swagger UI from our own static files, not a CDN: /v1/docs works on closed networks.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

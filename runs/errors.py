@@ -44,6 +44,7 @@ TITLES: dict[str, str] = {
     "mode_validation_failed": "Mode validation failed",
     "run_cancelled": "Run cancelled",
     "internal_error": "Internal server error",
+    "service_unavailable": "Service unavailable",
 }
 
 
@@ -100,6 +101,15 @@ class FlowtimeError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+
+def error_lines(error: FlowtimeError) -> list[str]:
+    """What a command prints for a failure: ``code: detail``, then each issue on its own line."""
+    lines = [f"{error.code}: {error.detail}"]
+    for issue in error.errors:
+        item = issue.as_error_item()
+        lines.append(f"  - {item['field']}: {item['code']}: {item['message']}")
+    return lines
 
 
 def _plural(n: int, word: str) -> str:
@@ -184,6 +194,13 @@ class CaptureNotFound(FlowtimeError):
 class ModeValidationFailed(FlowtimeError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, "mode_validation_failed", 422)
+
+
+class ServiceUnavailable(FlowtimeError):
+    """A health check failed (spec 07 §3.2): the database or the data directory."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "service_unavailable", 503)
 
 
 class RunCancelled(FlowtimeError):

@@ -6,7 +6,14 @@ with the CLI); these classes only describe them for ``/v1/schema`` and ``docs/op
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import serializers
+
+
+class SessionUnlessAnonymousWriteScheme(SessionScheme):
+    """Our session authentication is published as the plain cookie scheme."""
+
+    target_class = "flowtime_site.api.SessionUnlessAnonymousWrite"
 
 
 class ProblemErrorItem(serializers.Serializer):
@@ -50,6 +57,9 @@ class RunMetadata(serializers.Serializer):
     telemetrySourcesResolved = serializers.BooleanField()
     schema = SchemaInfo()
     storage = StorageInfo()
+    edgeQuality = serializers.ChoiceField(
+        choices=["exact", "missing"], help_text="exact when the model has a flow edge (spec 07 §5.5)"
+    )
 
 
 class RunWarning(serializers.Serializer):
@@ -109,7 +119,7 @@ class RunResponse(serializers.Serializer):
     plan = RunPlan(allow_null=True)
     warnings = RunWarning(many=True)
     canReplay = serializers.BooleanField()
-    wasReused = serializers.BooleanField(required=False)
+    wasReused = serializers.BooleanField(help_text="false for a new run and for every dry run")
     createdUtc = serializers.DateTimeField(required=False, allow_null=True)
     inputHash = serializers.CharField(required=False, allow_null=True)
     grid = RunGrid(required=False)
@@ -223,10 +233,45 @@ class StateBin(serializers.Serializer):
     durationMinutes = serializers.FloatField()
 
 
+class EdgeFlowSeries(serializers.Serializer):
+    flowVolume = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+
+class StateEdge(serializers.Serializer):
+    """A flow edge (spec 07 §5.3): the source's served split by weight."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # ``from`` is a Python keyword, so the fields are listed here in wire order.
+        return {
+            "id": serializers.CharField(),
+            "from": serializers.CharField(help_text="Node id without port."),
+            "to": serializers.CharField(help_text="Node id without port."),
+            "edgeType": serializers.CharField(),
+            "weight": serializers.FloatField(),
+            "series": EdgeFlowSeries(),
+        }
+
+
+class SnapshotEdge(StateEdge):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        series = fields.pop("series")
+        fields["flowVolume"] = serializers.FloatField(
+            allow_null=True, help_text="/state only: the value at binIndex."
+        )
+        fields["series"] = series
+        return fields
+
+
 class StateSnapshot(serializers.Serializer):
     metadata = RunMetadata()
     bin = StateBin()
     nodes = StateNode(many=True)
+    edges = SnapshotEdge(many=True)
+    edgeWarnings = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Edge id → StateWarning[]; always {} in this project (spec 07 §5.4).",
+    )
     warnings = RunWarning(many=True)
 
 
@@ -251,6 +296,11 @@ class StateWindow(serializers.Serializer):
     window = WindowInfo()
     timestampsUtc = serializers.ListField(child=serializers.DateTimeField(), allow_null=True)
     nodes = WindowNode(many=True)
+    edges = StateEdge(many=True)
+    edgeWarnings = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Edge id → StateWarning[]; always {} in this project (spec 07 §5.4).",
+    )
     warnings = RunWarning(many=True)
 
 
@@ -277,6 +327,89 @@ class SeriesIndex(serializers.Serializer):
     schemaVersion = serializers.IntegerField()
     grid = SeriesIndexGrid()
     series = SeriesIndexEntry(many=True)
+
+
+class GraphNodeSemantics(serializers.Serializer):
+    arrivals = serializers.CharField(allow_null=True)
+    served = serializers.CharField(allow_null=True)
+    errors = serializers.CharField(allow_null=True)  # type: ignore[assignment]  # the wire name shadows a DRF attribute
+    queue = serializers.CharField(allow_null=True)
+    capacity = serializers.CharField(allow_null=True)
+    externalDemand = serializers.CharField(allow_null=True)
+    slaMin = serializers.FloatField(allow_null=True)
+
+
+class GraphNodeUi(serializers.Serializer):
+    x = serializers.FloatField(allow_null=True)
+    y = serializers.FloatField(allow_null=True)
+
+
+class GraphNode(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    semantics = GraphNodeSemantics(allow_null=True)
+    ui = GraphNodeUi(allow_null=True)
+
+
+class GraphEdge(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "id": serializers.CharField(),
+            "from": serializers.CharField(help_text="Authored endpoint, port kept."),
+            "to": serializers.CharField(help_text="Authored endpoint, port kept."),
+            "weight": serializers.FloatField(),
+            "edgeType": serializers.CharField(help_text="topology, the authored type, or dependency"),
+            "field": serializers.CharField(allow_null=True),
+        }
+
+
+class RunGraph(serializers.Serializer):
+    nodes = GraphNode(many=True)
+    edges = GraphEdge(many=True)
+    order = serializers.ListField(child=serializers.CharField())
+
+
+class BuildInfo(serializers.Serializer):
+    version = serializers.CharField()
+    commitHash = serializers.CharField(allow_null=True)
+    buildTime = serializers.CharField(allow_null=True)
+    environment = serializers.CharField()
+
+
+class ServiceInfo(serializers.Serializer):
+    """``GET /v1/healthz`` and ``/api/v1/healthz`` (spec 07 §3.2)."""
+
+    serviceName = serializers.CharField()
+    apiVersion = serializers.CharField()
+    build = BuildInfo()
+    status = serializers.CharField()
+    startTime = serializers.DateTimeField()
+    uptime = serializers.CharField(help_text="ISO-8601 duration in whole seconds, e.g. PT1H2M3S")
+
+
+class UiTemplateSummary(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    narrative = serializers.CharField(allow_null=True, help_text="Always null.")
+    category = serializers.CharField(help_text="Always general.")
+    tags = serializers.ListField(child=serializers.CharField())
+    version = serializers.CharField()
+    captureKey = serializers.CharField(allow_null=True, help_text="Always null.")
+
+
+class UiTemplateParameter(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["integer", "number", "boolean", "string", "array"])
+    title = serializers.CharField()
+    description = serializers.CharField()
+    defaultValue = serializers.JSONField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+
+
+class UiTemplateDetail(UiTemplateSummary):
+    parameters = UiTemplateParameter(many=True)
 
 
 ERRORS = {400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem}

@@ -75,6 +75,8 @@ def dry_run_body(plan: RunPlan) -> dict[str, Any]:
             "warnings": capture.plan_warnings() if capture is not None else [],
             "operations": plan.operations,
         },
+        # FlowTime UI clients type this as a boolean on every run body (spec 07 §8).
+        "wasReused": False,
     }
 
 
@@ -141,7 +143,14 @@ class TelemetryRequestSerializer(serializers.Serializer):
 
 
 class RngSerializer(serializers.Serializer):
+    # FlowTime UI clients send {"kind": "pcg32", "seed": …}; the only generator is pcg32 (spec 07 §7.5).
+    kind = serializers.JSONField(required=False, allow_null=True)
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
+
+    def validate_kind(self, value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and value.lower() == "pcg32"):
+            raise serializers.ValidationError("rng.kind must be 'pcg32'.", code="invalid")
+        return value
 
 
 class RunCreateSerializer(serializers.Serializer):

@@ -60,3 +60,17 @@ def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
 @api_view(["GET"])
 def model_view(request: Request, run_id: str) -> HttpResponse:
     return HttpResponse(replay.model_bytes(data_root(), run_id), content_type="text/yaml; charset=utf-8")
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "mode", str, enum=["operational", "full"], description="Any case; default operational."
+        )
+    ],
+    responses={200: openapi.RunGraph, **openapi.READ_ERRORS},
+)
+@api_view(["GET"])
+def graph_view(request: Request, run_id: str) -> Response:
+    """The run's topology as nodes and edges (spec 07 §4); nothing is evaluated."""
+    return Response(replay.run_graph(data_root(), run_id, _query(request)))

@@ -84,9 +84,10 @@ def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRe
 
 class RunViewSet(viewsets.ViewSet):
     lookup_field = "run_id"
-    # Anything after runs/ that no sub-route took (even ids holding an encoded "/") reaches the view,
-    # which answers run_not_found for every id failing the pattern (spec 05 §5), without disk access.
-    lookup_value_regex = ".+"
+    # The id is one path segment (spec 07 §6): an unknown sub-path such as runs/<id>/metrics matches
+    # no route and is a plain 404 not_found, never a lookup of run "<id>/metrics". A segment failing
+    # the id pattern reaches the view, which answers run_not_found without disk access (spec 05 §5).
+    lookup_value_regex = "[^/]+"
 
     @extend_schema(
         operation_id="runs_list",
@@ -123,20 +124,26 @@ class RunViewSet(viewsets.ViewSet):
         responses={200: openapi.RunResponse, 201: openapi.RunResponse, **openapi.ERRORS},
     )
     def create(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
-        serializer = RunCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        run_request = run_request_from_body(
-            serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
-        )
-        if run_request.dry_run:
-            return Response(dry_run_body(plan_run(run_request)), status=200)
-        outcome = create_run(run_request)
-        body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
-        if outcome.was_reused:
-            return Response(body, status=200)
-        return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
+        return run_create_response(request, request.data)
+
+
+def run_create_response(request: Request, data: Any) -> Response:
+    """The whole answer of ``POST /v1/runs`` for a request body. The FlowTime UI facade calls it with
+    its coerced body, so the two routes cannot differ (spec 07 §7.5)."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    serializer = RunCreateSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    run_request = run_request_from_body(
+        serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
+    )
+    if run_request.dry_run:
+        return Response(dry_run_body(plan_run(run_request)), status=200)
+    outcome = create_run(run_request)
+    body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+    if outcome.was_reused:
+        return Response(body, status=200)
+    return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-import yaml
-
 from runs import artifacts
-from runs.artifacts.metadata import first_text, model_provenance
+from runs.artifacts.metadata import first_text
 from runs.canonical import (
     canonical_json,
     format_timestamp,
@@ -50,6 +48,8 @@ from telemetry.paths import (
     resolve_capture_dir,
     root_containing,
 )
+from templates_catalog.generation import NODE_KEY_ORDER, SEMANTICS_KEY_ORDER
+from templates_catalog.model_yaml import dump_model_yaml, put_in_order
 
 TELEMETRY_URI_PREFIX = "file://telemetry/"
 TELEMETRY_MANIFEST_NAME = "telemetry-manifest.json"
@@ -281,8 +281,9 @@ class ResolvedCapture:
 
 
 def dump_model_text(tree: Mapping[str, Any]) -> str:
-    """A bundle's model.yaml text (spec 03 §2)."""
-    return yaml.safe_dump(dict(tree), sort_keys=False, allow_unicode=True, default_flow_style=None)
+    """A bundle's model.yaml text: the canonical writer of spec 01 §6, so its bytes (and modelHash)
+    do not depend on the PyYAML version, exactly as for catalog runs."""
+    return dump_model_yaml(tree)
 
 
 def _uri(entry: CaptureFile) -> str:
@@ -353,8 +354,8 @@ def rewrite_model_tree(
         old = semantics.get(key)
         target = const_by_id.get(old) if isinstance(old, str) else None
         if target is not None and _is_blank(target.get("source")):
-            target["source"] = _uri(entry)
-        semantics[key] = _uri(entry)
+            put_in_order(target, "source", _uri(entry), NODE_KEY_ORDER)
+        put_in_order(semantics, key, _uri(entry), SEMANTICS_KEY_ORDER)
         bound.add(entry.path)
 
     # 3. Start time.
@@ -568,13 +569,13 @@ def bundle_model_file_run(
     supplied = read_provenance_file(provenance_path) if provenance_path is not None else None
     prepared = capture.prepare_tree(tree, max_bins=max_bins)
 
-    prov = supplied if supplied is not None else model_provenance(prepared.tree)
-    derived = artifacts.derive_metadata(prepared.tree, prov)
     meta = prepared.tree.get("metadata")
     meta = meta if isinstance(meta, Mapping) else {}
     template_id = first_text(meta.get("id")) or "adhoc-model"
     template_version = first_text(meta.get("version")) or "0.0.0"
-    mode = str(derived["mode"])
+    # Spec 03 §3.3: every run made from a capture is a telemetry run, whatever mode the model file
+    # names (it replays recorded series).
+    mode = "telemetry"
     input_hash = artifacts.input_hash(
         template_id=template_id,
         template_version=template_version,
@@ -614,6 +615,7 @@ def bundle_model_file_run(
             warnings=prepared.run_warnings,
             input_hash=input_hash,
             provenance=supplied,
+            mode=mode,
         )
 
     result = publish_new_run(

@@ -30,9 +30,9 @@ TELEMETRY_URI_PREFIX = "file://telemetry/"
 PROVENANCE_SOURCE = "flowtime-runs"
 DEFAULT_GENERATOR = "flowtime-sim"
 
-_NODE_ORDER = ("id", "kind", "values", "source", "expr", "pmf", "sample", "inflow", "outflow", "initial")
+NODE_KEY_ORDER = ("id", "kind", "values", "source", "expr", "pmf", "sample", "inflow", "outflow", "initial")
 _TOPOLOGY_NODE_ORDER = ("id", "kind", "group", "semantics", "initialCondition", "ui")
-_SEMANTICS_ORDER = ("arrivals", "served", "errors", "queue", "capacity", "externalDemand", "slaMin")
+SEMANTICS_KEY_ORDER = ("arrivals", "served", "errors", "queue", "capacity", "externalDemand", "slaMin")
 _SEMANTICS_RENAMES = {"queueDepth": "queue", "external_demand": "externalDemand"}
 _EDGE_ORDER = ("id", "from", "to", "weight")
 
@@ -136,7 +136,12 @@ def resolve_parameters(
 
     bins = _grid_bins(template, values)
     if bins is not None:
+        # Telemetry exception (spec 01 §2): a bound file supplies the values of its const node, so the
+        # array there is never used and its length is not checked (an omitted value is fine).
+        replaced = _bound_array_names(template, bound) if mode == "telemetry" else set()
         for name in _array_value_names(template):
+            if name in replaced:
+                continue
             value = values.get(name)
             array_spec = template.parameter(name)
             if (
@@ -177,6 +182,23 @@ def _array_value_names(template: Template) -> list[str]:
         if name is not None and name not in names:
             names.append(name)
     return names
+
+
+def _bound_array_names(template: Template, bound: Mapping[str, Any]) -> set[str]:
+    """Array parameters whose every const node (``values`` the whole placeholder) has a whole ``source``
+    placeholder that is bound."""
+    replaced: set[str] = set()
+    used_elsewhere: set[str] = set()
+    for node in _const_nodes(template.document):
+        array_name = _whole_placeholder(node.get("values"))
+        if array_name is None:
+            continue
+        source_name = _whole_placeholder(node.get("source"))
+        if source_name is not None and isinstance(bound.get(source_name), str):
+            replaced.add(array_name)
+        else:
+            used_elsewhere.add(array_name)
+    return replaced - used_elsewhere
 
 
 def _binding_issues(template: Template, bindings: Mapping[str, Any], *, mode: str) -> list[Issue]:
@@ -239,7 +261,7 @@ def _node(raw: Mapping[str, Any]) -> dict[str, Any]:
         node["expr"] = node.pop("expression")
     if "pmf" in node:
         node["pmf"] = _pmf(node["pmf"])
-    return _ordered(node, _NODE_ORDER)
+    return _ordered(node, NODE_KEY_ORDER)
 
 
 def _topology_node(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,7 +269,7 @@ def _topology_node(raw: Mapping[str, Any]) -> dict[str, Any]:
     semantics = node.get("semantics")
     if isinstance(semantics, Mapping):
         renamed = {_SEMANTICS_RENAMES.get(k) or k: v for k, v in semantics.items()}
-        node["semantics"] = _ordered(renamed, _SEMANTICS_ORDER)
+        node["semantics"] = _ordered(renamed, SEMANTICS_KEY_ORDER)
     initial = node.get("initialCondition")
     if isinstance(initial, Mapping):
         node["initialCondition"] = _ordered(initial, ("queueDepth",))

@@ -135,6 +135,20 @@ def _write_sequence(items: list[Any] | tuple[Any, ...], indent: int, lines: list
         lines.extend(nested)
 
 
+def put_in_order(mapping: dict[str, Any], key: str, value: Any, order: tuple[str, ...]) -> None:
+    """Set ``mapping[key]``. A new key goes before the first key that ``order`` places after it, so a
+    rewritten model keeps the key order of spec 01 §6; an existing key keeps its place."""
+    if key in mapping or key not in order:
+        mapping[key] = value
+        return
+    rank = order.index(key)
+    items = list(mapping.items())
+    at = next((i for i, (k, _) in enumerate(items) if k in order and order.index(k) > rank), len(items))
+    items.insert(at, (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
 def dump_model_yaml(tree: Mapping[str, Any]) -> str:
     """The exact text of ``model.yaml`` for a generated model tree (key order is kept)."""
     lines: list[str] = []

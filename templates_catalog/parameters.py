@@ -68,6 +68,14 @@ class ParameterSpec:
         }
 
 
+@dataclass(frozen=True)
+class RejectedValue:
+    """A request value its caller already found invalid (the FlowTime UI facade's array strings,
+    spec 07 §7.5); its issues are reported together with every other parameter issue."""
+
+    issues: tuple[Issue, ...]
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -127,6 +135,8 @@ def _type_issue(path: str, expected: str, value: Any) -> Issue:
 
 def check_value(spec: ParameterSpec, value: Any, *, path: str) -> tuple[Any, list[Issue]]:
     """Check one supplied (non-null) value against ``spec``; return its canonical form and the issues."""
+    if isinstance(value, RejectedValue):
+        return None, list(value.issues)
     kind = spec.type
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int | float):

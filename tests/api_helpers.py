@@ -45,6 +45,7 @@ TITLES = {
     "capture_name_collision": "Capture file names collide",
     "path_forbidden": "Path forbidden",
     "internal_error": "Internal server error",
+    "service_unavailable": "Service unavailable",
 }
 
 ORDER_SYSTEM_RUN_ID = "run_order-system_72feff8e278346d9"

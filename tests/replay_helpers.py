@@ -72,6 +72,7 @@ class RunSpec:
     # The metric series per topology node, and the extra model node's values; their length is the grid.
     values: dict[str, dict[str, list[float]]] = field(default_factory=lambda: VALUES)
     extra_values: list[float] = field(default_factory=lambda: EXTRA_NODE_VALUES)
+    edges: list[dict[str, Any]] | None = None  # topology.edges, written as given
 
 
 def _write(path: Path, text: str | bytes) -> None:
@@ -143,7 +144,7 @@ def build_run(data_root: Path, spec: RunSpec, *, target: Path | None = None) -> 
         "mode": spec.mode,
         "metadata": {"id": "order-system", "title": "Order System Fixture", "version": "1.0.0"},
         "grid": grid,
-        "topology": {"nodes": topology_nodes},
+        "topology": {"nodes": topology_nodes, **({"edges": spec.edges} if spec.edges is not None else {})},
         "nodes": model_nodes,
     }
     model.update(spec.model_extra)

@@ -100,6 +100,14 @@ def test_http_file_is_the_documented_flow_with_no_command() -> None:
         ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}/series/order_served"),
         ("DELETE", "/v1/captures/{{capture.response.body.captureId}}"),
         ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}"),
+        # spec 07: graph, health, the FlowTime UI facade
+        ("GET", "/v1/runs/{{telemetryRun.response.body.metadata.runId}}/graph"),
+        ("GET", "/v1/healthz"),
+        ("GET", "/api/v1/healthz"),
+        ("GET", "/api/v1/templates"),
+        ("GET", "/api/v1/templates/it-system-microservices"),
+        ("POST", "/api/v1/orchestration/runs"),
+        ("POST", "/api/v1/orchestration/runs"),
     ]
 
 
@@ -159,3 +167,5 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
     # The deleted capture is gone; the one made on demand for step 9 stays.
     on_demand = on_demand_capture_id(sim_run, CaptureOptions())
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == [on_demand]
+    assert responses["uiPreview"]["wasReused"] is False
+    assert responses["uiRun"]["metadata"]["runId"] == responses["uiPreview"]["plan"]["predictedRunId"]

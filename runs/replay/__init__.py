@@ -4,6 +4,7 @@ The DRF views call these functions and render their dicts; errors are ``runs.err
 """
 
 from runs.replay.charts import NodeChart, node_charts_svg
+from runs.replay.graph import run_graph
 from runs.replay.loading import ReplayRun, load_replay_run
 from runs.replay.metadata import build_metadata
 from runs.replay.metrics import run_warnings
@@ -26,6 +27,7 @@ __all__ = [
     "node_charts_svg",
     "parse_bin_query",
     "parse_mode_query",
+    "run_graph",
     "run_warnings",
     "series_csv",
     "state_snapshot",

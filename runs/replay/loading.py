@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from runs.artifacts.document_cache import read_document
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
+from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -110,10 +111,17 @@ class ReplayRun:
     run_warnings: tuple[str, ...]
     has_file_reference: bool
     telemetry_sources_resolved: bool
+    edges: tuple[TopologyEdge, ...] = ()
+    flow_edges: tuple[FlowEdge, ...] = ()  # spec 07 §5.2
 
     @property
     def mode(self) -> str:
         return self.envelope.mode
+
+    @property
+    def edge_quality(self) -> str:
+        """``metadata.edgeQuality`` (spec 07 §5.5): from the topology alone."""
+        return "exact" if self.flow_edges else "missing"
 
 
 def is_file_uri(value: str) -> bool:
@@ -442,7 +450,20 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
     return run
 
 
-def _load(run_dir: Path, run_id: str) -> ReplayRun:
+@dataclass(frozen=True)
+class RunDocuments:
+    """The three documents every run must have (§1), parsed; ``grid`` already checked."""
+
+    run_json: Mapping[str, Any]
+    model: Mapping[str, Any]
+    model_bytes: bytes
+    metadata_json: Mapping[str, Any]
+    grid: Grid
+
+
+def read_run_documents(run_dir: Path) -> RunDocuments:
+    """run.json, model/model.yaml and model/metadata.json, present and parseable, and a valid grid;
+    409 ``run_invalid`` otherwise (§1). Shared by the state loader and ``/graph``."""
     run_json = _json_object(run_dir / "run.json", "run.json")
     model_document = read_document(str(run_dir / "model" / "model.yaml"), "yaml")
     if model_document is None:
@@ -453,8 +474,13 @@ def _load(run_dir: Path, run_id: str) -> ReplayRun:
     if not isinstance(model, Mapping):
         raise RunInvalid("model/model.yaml must hold a mapping.")
     metadata_json = _json_object(run_dir / "model" / "metadata.json", "model/metadata.json")
+    return RunDocuments(run_json, model, model_document.data, metadata_json, _parse_grid(model))
 
-    grid = _parse_grid(model)
+
+def _load(run_dir: Path, run_id: str) -> ReplayRun:
+    documents = read_run_documents(run_dir)
+    run_json, model, metadata_json = documents.run_json, documents.model, documents.metadata_json
+    grid = documents.grid
     model_nodes = _model_nodes(model)
     index_document = read_document(str(run_dir / "series" / "index.json"), "json")
     index = (
@@ -471,7 +497,7 @@ def _load(run_dir: Path, run_id: str) -> ReplayRun:
         metadata_json=metadata_json,
         model=model,
         run_json=run_json,
-        model_bytes=model_document.data,
+        model_bytes=documents.model_bytes,
         provenance_present=(run_dir / "model" / "provenance.json").is_file(),
     )
 
@@ -482,6 +508,7 @@ def _load(run_dir: Path, run_id: str) -> ReplayRun:
         node.source is not None and is_file_uri(node.source) for node in model_nodes
     )
     resolved = has_file_reference and all(ref.status == "file" for ref in file_semantics)
+    edges = topology_edges(model)
 
     return ReplayRun(
         run_id=run_id,
@@ -492,8 +519,10 @@ def _load(run_dir: Path, run_id: str) -> ReplayRun:
         model_nodes=model_nodes,
         index=index,
         series_entries=entries,
-        model_bytes=model_document.data,
+        model_bytes=documents.model_bytes,
         run_warnings=_run_warnings(run_json),
         has_file_reference=has_file_reference,
         telemetry_sources_resolved=resolved,
+        edges=edges,
+        flow_edges=flow_edges(edges, {node.id for node in topology}),
     )

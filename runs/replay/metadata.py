@@ -139,7 +139,8 @@ def resolve_envelope(
 
 
 def build_metadata(run: ReplayRun) -> dict[str, Any]:
-    """The §2 envelope, keys in contract order; storage paths relative to the data root."""
+    """The §2 envelope, keys in contract order; storage paths relative to the data root. Spec 07 §5.5
+    adds ``edgeQuality`` last."""
     env = run.envelope
     base = f"runs/{run.run_id}/model"
     return {
@@ -160,4 +161,5 @@ def build_metadata(run: ReplayRun) -> dict[str, Any]:
             "metadataPath": f"{base}/metadata.json",
             "provenancePath": f"{base}/provenance.json" if env.provenance_present else None,
         },
+        "edgeQuality": run.edge_quality,
     }

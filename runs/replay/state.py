@@ -19,6 +19,7 @@ import numpy as np
 
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
+from runs.replay.edges import TopologyEdge
 from runs.replay.loading import ReplayRun, clear_run_cache, is_file_uri, load_replay_run
 from runs.replay.metadata import build_metadata
 from runs.replay.metrics import (
@@ -125,6 +126,44 @@ def _telemetry(run: ReplayRun, item: NodeSeries) -> dict[str, Any]:
     return {"sources": node_sources(item), "warnings": node_warnings(run, item)}
 
 
+def _flow_volumes(
+    run: ReplayRun, series: list[NodeSeries], window: slice
+) -> list[tuple[TopologyEdge, FloatArray]]:
+    """Each flow edge (spec 07 §5.2) with ``served_src × f(e)`` over ``window``; NaN/inf give null."""
+    served = {item.node.id: item.values["served"] for item in series}
+    out: list[tuple[TopologyEdge, FloatArray]] = []
+    for flow in run.flow_edges:
+        source = served.get(flow.edge.src)
+        assert source is not None  # flow edges leave topology nodes, whose served is required
+        out.append((flow.edge, source[window] * flow.fraction))
+    return out
+
+
+def _edge_head(edge: TopologyEdge) -> dict[str, Any]:
+    return {
+        "id": edge.id,
+        "from": edge.src,
+        "to": edge.dst,
+        "edgeType": edge.edge_type,
+        "weight": edge.weight,
+    }
+
+
+def _snapshot_edges(run: ReplayRun, series: list[NodeSeries], bin_index: int) -> list[dict[str, Any]]:
+    edges: list[dict[str, Any]] = []
+    for edge, volume in _flow_volumes(run, series, slice(bin_index, bin_index + 1)):
+        value = json_scalar(volume, 0)
+        edges.append({**_edge_head(edge), "flowVolume": value, "series": {"flowVolume": [value]}})
+    return edges
+
+
+def _window_edges(run: ReplayRun, series: list[NodeSeries], window: slice) -> list[dict[str, Any]]:
+    return [
+        {**_edge_head(edge), "series": {"flowVolume": json_values(volume)}}
+        for edge, volume in _flow_volumes(run, series, window)
+    ]
+
+
 def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
     series = load_node_series(run)
     validate_simulation(run, series)
@@ -187,6 +226,8 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
             "durationMinutes": run.grid.bin_minutes,
         },
         "nodes": nodes,
+        "edges": _snapshot_edges(run, series, bin_index),
+        "edgeWarnings": {},  # this project produces no edge-scoped warnings (spec 07 §5.4)
         "warnings": top_warnings(run),
     }
 
@@ -302,6 +343,8 @@ def state_window(
         "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
         "timestampsUtc": timestamps,
         "nodes": nodes,
+        "edges": _window_edges(run, series, window),
+        "edgeWarnings": {},
         "warnings": top_warnings(run),
     }
     if arrays:

@@ -303,7 +303,9 @@ def test_unknown_template_is_404_on_get(client: APIClient) -> None:
 def test_unknown_route_is_a_problem_404(client: APIClient) -> None:
     response = client.get("/v1/nothing-here")
 
-    assert_problem(response, problem("not_found", 404, "Not found.", instance="/v1/nothing-here"))
+    assert_problem(
+        response, problem("not_found", 404, "No endpoint at /v1/nothing-here.", instance="/v1/nothing-here")
+    )
 
 
 # --- 405 / 413 / 415 -----------------------------------------------------------------------------

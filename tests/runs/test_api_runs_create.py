@@ -276,6 +276,7 @@ def test_dry_run_writes_nothing_and_predicts_the_id(
             "warnings": [],
             "operations": ["generate_model", "evaluate", "write_artifacts", "publish", "index"],
         },
+        "wasReused": False,  # spec 07 §8: last key of every dry run
     }
     assert_nothing_written(data_root)
 

@@ -150,9 +150,10 @@ def simulation_run(template_id: str, **parameters: Any) -> str:
 
 
 def expected_metadata(
-    data_root: Path, run_id: str, template_id: str, title: str, mode: str
+    data_root: Path, run_id: str, template_id: str, title: str, mode: str, edge_quality: str = "exact"
 ) -> dict[str, Any]:
-    """The §2 envelope of a run written by ``create_run`` (H = sha256 of its model.yaml)."""
+    """The §2 envelope of a run written by ``create_run`` (H = sha256 of its model.yaml); every
+    catalog template has a flow edge, hence ``edgeQuality`` ``exact`` (spec 07 §5.5)."""
     model_hash = sha256_of(data_root / "runs" / run_id / "model" / "model.yaml")
     base = f"runs/{run_id}/model"
     return {
@@ -169,6 +170,7 @@ def expected_metadata(
             "metadataPath": f"{base}/metadata.json",
             "provenancePath": f"{base}/provenance.json",
         },
+        "edgeQuality": edge_quality,
     }
 
 
@@ -457,6 +459,19 @@ def test_order_system_window_whole_body(api: StateClient, data_root: Path) -> No
                 "telemetry": {"sources": [], "warnings": []},
             },
         ],
+        # Spec 07 §5.2: the one edge OrderService:out -> PaymentService:in (weight 1) carries all of
+        # OrderService's served.
+        "edges": [
+            {
+                "id": "OrderService_to_PaymentService",
+                "from": "OrderService",
+                "to": "PaymentService",
+                "edgeType": "topology",
+                "weight": 1,
+                "series": {"flowVolume": order_served},
+            }
+        ],
+        "edgeWarnings": {},
         "warnings": [],
     }
     body = body_of(api.get(f"/v1/runs/{run_id}/state_window?startBin=0&endBin=3"))
@@ -566,6 +581,19 @@ def test_support_queue_snapshot_whole_body(api: StateClient, data_root: Path) ->
                 "telemetry": {"sources": [], "warnings": []},
             },
         ],
+        # Spec 07 §5.2: the single edge Intake:out -> SupportQueue:in carries Intake's served (12).
+        "edges": [
+            {
+                "id": "Intake_to_SupportQueue",
+                "from": "Intake",
+                "to": "SupportQueue",
+                "edgeType": "topology",
+                "weight": 1,
+                "flowVolume": 12,
+                "series": {"flowVolume": [12]},
+            }
+        ],
+        "edgeWarnings": {},
         "warnings": [],
     }
     body = body_of(api.get(f"/v1/runs/{run_id}/state?binIndex=7"))
@@ -669,6 +697,17 @@ def test_telemetry_run_with_a_deleted_csv_warns(api: StateClient, data_root: Pat
             },
         }
 
+    def edge(source: str, target: str, flow: float | None) -> dict[str, Any]:
+        return {
+            "id": f"{source}_to_{target}",
+            "from": source,
+            "to": target,
+            "edgeType": "topology",
+            "weight": 1,
+            "flowVolume": flow,
+            "series": {"flowVolume": [flow]},
+        }
+
     # Spec 01 §7: capacities 300, 250, 180 (template defaults).
     expected = {
         "metadata": metadata,
@@ -683,6 +722,13 @@ def test_telemetry_run_with_a_deleted_csv_warns(api: StateClient, data_root: Pat
             node("AuthService", 250),
             node("Database", 180),
         ],
+        # Spec 07 §5.2: an unresolved served source gives flowVolume null; AuthService's served
+        # (a single outgoing edge) passes through whole.
+        "edges": [
+            edge("LoadBalancer", "AuthService", None),
+            edge("AuthService", "Database", capture_values("AuthService_served.csv")[0]),
+        ],
+        "edgeWarnings": {},
         "warnings": [top_warning],
     }
     body = body_of(api.get(f"/v1/runs/{run_id}/state?binIndex=0"))

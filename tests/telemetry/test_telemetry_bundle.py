@@ -268,7 +268,8 @@ def test_edited_csv_is_a_hash_mismatch(data_root: Path, fixture_capture: Path) -
     assert result.stderr.strip() == (
         "capture_hash_mismatch: Telemetry file 'LoadBalancer_arrivals.csv' "
         f"has sha256:{actual} but the manifest lists "
-        "sha256:b0ff21c1c2f109f18daeff14d620242f3b0d5613a8263cd1333ff6cfd9a1b434."
+        "sha256:b0ff21c1c2f109f18daeff14d620242f3b0d5613a8263cd1333ff6cfd9a1b434.\n"
+        "  - LoadBalancer_arrivals.csv: capture_hash_mismatch: hash mismatch"
     )
     _assert_nothing_written(data_root)
 
@@ -326,7 +327,9 @@ def test_wrong_row_count_names_the_file(data_root: Path, fixture_capture: Path) 
     result = _bundle(fixture_capture)
     assert result.code == 1
     assert result.stderr.strip() == (
-        "capture_invalid: Telemetry CSV 'AuthService_served.csv' contained 5 points but expected 6."
+        "capture_invalid: Telemetry CSV 'AuthService_served.csv' contained 5 points but expected 6.\n"
+        "  - AuthService_served.csv: capture_invalid: Telemetry CSV 'AuthService_served.csv' contained 5 "
+        "points but expected 6."
     )
     with pytest.raises(CaptureError) as excinfo:
         _resolve(data_root)
@@ -354,7 +357,12 @@ def test_every_file_problem_is_collected(data_root: Path, fixture_capture: Path)
 def test_grid_mismatch_is_capture_invalid(data_root: Path, fixture_capture: Path) -> None:
     result = _bundle(fixture_capture, "--param", "binSize=30")
     assert result.code == 1
-    assert result.stderr.strip() == "capture_invalid: The model's grid.binSize is 30 but the capture's is 60."
+    # The problem line, then each issue on its own line (here the one issue, at the model's grid).
+    first, *issues = result.stderr.strip().splitlines()
+    assert first == "capture_invalid: The model's grid.binSize is 30 but the capture's is 60."
+    assert len(issues) == 1 and issues[0].endswith(
+        ": The model's grid.binSize is 30 but the capture's is 60."
+    )
     _assert_nothing_written(data_root)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from runs.errors import FlowtimeError
+from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
 from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, run_response_body
@@ -127,10 +127,8 @@ class Command(BaseCommand):
                 if in_main_thread:
                     signal.signal(signal.SIGINT, previous)
         except FlowtimeError as exc:
-            self.stderr.write(f"{exc.code}: {exc.detail}")
-            for issue in exc.errors:
-                item = issue.as_error_item()
-                self.stderr.write(f"  - {item['field']}: {item['code']}: {item['message']}")
+            for line in error_lines(exc):
+                self.stderr.write(line)
             raise SystemExit(130 if exc.code == "run_cancelled" else 1) from None
         body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if options["json"]:

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.artifacts import is_valid_run_id
-from runs.errors import FlowtimeError
+from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
 from runs.storage import runs_root
 from telemetry.bundle import telemetry_file_counts
@@ -76,7 +76,8 @@ class Command(BaseCommand):
             else:
                 result = self._model_run(options)
         except FlowtimeError as exc:
-            self.stderr.write(f"{exc.code}: {exc.detail}")
+            for line in error_lines(exc):  # every problem, one per line
+                self.stderr.write(line)
             raise SystemExit(1) from exc
         except KeyboardInterrupt:
             # The staging directory is removed on the way out; no run was published.

@@ -69,6 +69,7 @@ def test_metadata_builder_matches_the_state_envelope(fixture_run: FixtureRun) ->
         "telemetrySourcesResolved",
         "schema",
         "storage",
+        "edgeQuality",
     ]
 
 
