@@ -127,7 +127,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             instance=instance,
         )
     set_rollback()
-    return Response(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    renderer = getattr(request, "accepted_renderer", None) if request is not None else None
+    # A browser on the browsable API sees the same body as an HTML page; every other client gets
+    # problem+json.
+    content_type = None if getattr(renderer, "format", None) == "api" else PROBLEM_CONTENT_TYPE
+    return Response(body, status=body["status"], headers=headers, content_type=content_type)
 
 
 def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -> HttpResponse:

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from runs import state_views
+from runs import home, state_views
 from runs.views import RunViewSet, metrics_view
 from templates_catalog.views import TemplateViewSet
 
@@ -31,6 +31,9 @@ v1 = [
 ]
 
 urlpatterns = [
+    path("", home.home_view, name="home"),
+    path("docs/", home.docs_index_view, name="docs-index"),
+    path("docs/<str:name>", home.doc_view, name="doc"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("v1/", include(v1)),
