@@ -34,4 +34,4 @@ class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):
     at /v1/docs, so the raw-data form is shown for POST routes only."""
 
     def show_form_for_method(self, view: Any, method: str, request: Any, obj: Any) -> bool:
-        return method == "POST" and super().show_form_for_method(view, method, request, obj)
+        return method == "POST" and bool(super().show_form_for_method(view, method, request, obj))

@@ -286,4 +286,7 @@ def test_detail_parameters_come_from_the_run_files(client: APIClient, data_root:
     metadata["parameters"] = {"bins": 4, "note": "edited"}
     metadata_path.write_text(json.dumps(metadata))
     assert created["parameters"]["bins"] == 4
-    assert body_of(client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}"))["parameters"] == {"bins": 4, "note": "edited"}
+    assert body_of(client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}"))["parameters"] == {
+        "bins": 4,
+        "note": "edited",
+    }

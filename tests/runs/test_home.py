@@ -80,7 +80,7 @@ def test_browsable_api_for_browsers(path: str, headers: dict[str, str]) -> None:
 def test_browsable_run_page_shows_the_body_pretty_printed(settings: Any) -> None:
     post_run(writer(settings), DETERMINISTIC_ORDER_SYSTEM)
     html = Client().get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}", HTTP_ACCEPT="text/html").content.decode()
-    assert '\n  &quot;isDryRun&quot;: false,\n' in html
+    assert "\n  &quot;isDryRun&quot;: false,\n" in html
 
 
 @pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
