@@ -124,7 +124,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             elif isinstance(exc, drf.UnsupportedMediaType):
                 detail_text = f"{detail_text} Send the body as JSON with `Content-Type: application/json`."
             elif isinstance(exc, drf.NotAuthenticated) and request is not None:
-                detail_text += _authorization_hint(request.META.get("HTTP_AUTHORIZATION", ""))
+                header = request.META.get("HTTP_AUTHORIZATION", "")
+                detail_text = f"{detail_text}{_authorization_hint(header)}"
             body = problem_body(code=code, status=status, detail=str(detail_text), instance=instance)
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]

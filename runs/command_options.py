@@ -17,7 +17,9 @@ PARAM_HELP = (
     "--param bins=6 --param orderErrorRate=0.1 --param 'orderArrivals=[10,14,18,12]' "
     "--param label=peak (arrays need quotes in most shells)."
 )
-TEMPLATE_ID_HELP = "Catalog template id (see GET /v1/templates or the admin), e.g. --template-id order-system."
+TEMPLATE_ID_HELP = (
+    "Catalog template id (see GET /v1/templates or the admin), e.g. --template-id order-system."
+)
 BIND_HELP = (
     "Bind a telemetry-bindable parameter to a file inside the capture directory, repeatable: "
     "--bind telemetryRequestsSource=LoadBalancer_arrivals.csv."

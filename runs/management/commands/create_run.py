@@ -17,7 +17,6 @@ from runs.command_options import (
     parse_parameters,
     use_example_formatter,
 )
-
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
 from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
@@ -72,10 +71,15 @@ examples:
             "--overwrite", action="store_true", help="Replace an existing run with the same id atomically."
         )
         parser.add_argument(
-            "--seed", type=int, metavar="N", help="RNG seed, an integer ≥ 0, e.g. --seed 42 (default: the model's)."
+            "--seed",
+            type=int,
+            metavar="N",
+            help="RNG seed, an integer ≥ 0, e.g. --seed 42 (default: the model's).",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Validate and print the plan (predicted id); write nothing."
+            "--dry-run",
+            action="store_true",
+            help="Validate and print the plan (predicted id); write nothing.",
         )
         parser.add_argument("--json", action="store_true", help="Print exactly the API response body.")
 

@@ -46,7 +46,10 @@ examples:
         # Exactly one of --model / --template-id, checked in handle() so that both ways of calling the
         # command (command line and call_command) report it as a usage error, exit 2.
         parser.add_argument(
-            "--model", type=Path, metavar="FILE", help="A model YAML file instead of a template: --model m.yaml."
+            "--model",
+            type=Path,
+            metavar="FILE",
+            help="A model YAML file instead of a template: --model m.yaml.",
         )
         add_template_options(parser, required=False, legacy_alias="--template")
         parser.add_argument(

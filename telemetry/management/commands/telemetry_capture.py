@@ -10,23 +10,41 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs.artifacts import is_valid_run_id
+from runs.command_options import use_example_formatter
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
-from runs.storage import data_root
+from runs.storage import data_root, runs_root
 from telemetry.capture import CaptureOptions, capture_run, summary_lines
 
 
 class Command(BaseCommand):
-    help = "Capture a run's per-node metric series into a telemetry capture directory."
+    help = """Capture a run's per-node metric series into a telemetry capture directory.
+
+examples:
+  manage.py telemetry_capture --run-dir run_order-system_72feff8e278346d9
+  manage.py telemetry_capture --run-dir var/data/runs/run_order-system_72feff8e278346d9 --dry-run
+  manage.py telemetry_capture --run-dir RUN_ID --output var/data/telemetry/demo --gap-detect --overwrite"""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--run-dir", required=True, help="The run directory to capture.")
+        parser.add_argument(
+            "--run-dir",
+            required=True,
+            metavar="DIR_OR_ID",
+            help="The run to capture: a run directory (var/data/runs/<runId>) or just a run id under "
+            "the data root, e.g. --run-dir run_order-system_72feff8e278346d9.",
+        )
         parser.add_argument(
             "--output",
             "--out",
             dest="output",
             default=None,
-            help="Capture directory (default <data>/telemetry/<run dir name>); inside an allowed root.",
+            metavar="DIR",
+            help="Capture directory (default <data>/telemetry/<run id>), inside <data>/telemetry or a "
+            "FLOWTIME_TELEMETRY_ROOTS entry, e.g. --output var/data/telemetry/demo.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Print the plan; write nothing.")
         parser.add_argument(
@@ -55,11 +73,26 @@ class Command(BaseCommand):
         with command_logging(options["verbosity"]):
             self._handle(**options)
 
+    def _run_dir(self, text: str) -> Path:
+        """``--run-dir`` as given when it is a directory, else the run of that id under the data root."""
+        given = Path(text)
+        if given.is_dir():
+            return given
+        if is_valid_run_id(text) and (runs_root() / text).is_dir():
+            return runs_root() / text
+        self.stderr.write(
+            f"run_not_found: '{text}' is neither a run directory nor the id of a run under the data root "
+            "(FLOWTIME_DATA_DIR/runs). Pass a run directory path or a run id; GET /v1/runs or "
+            "manage.py reindex_runs --dry-run lists the runs."
+        )
+        raise SystemExit(1)
+
     def _handle(self, **options: Any) -> None:
         dry_run = bool(options["dry_run"])
+        run_dir = self._run_dir(options["run_dir"])
         try:
             plan = capture_run(
-                run_dir=Path(options["run_dir"]),
+                run_dir=run_dir,
                 data_root=data_root(),
                 output_dir=options["output"],
                 extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
