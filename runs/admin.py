@@ -62,7 +62,7 @@ class RunAdmin(admin.ModelAdmin):
         "run_id",
         "template_id",
         "mode",
-        "created_utc",
+        "created_text",
         "grid_text",
         "duration_text",
         "warning_count",
@@ -146,7 +146,11 @@ class RunAdmin(admin.ModelAdmin):
         # Back to the run list (Django sends view-only models to the admin index).
         return HttpResponseRedirect(reverse("admin:runs_run_changelist"))
 
-    @admin.display(description="bins × bin size", ordering="bins")
+    @admin.display(description="created (UTC)", ordering="created_utc")
+    def created_text(self, obj: Run) -> str:
+        return obj.created_utc.strftime("%Y-%m-%d %H:%M") if obj.created_utc else "—"
+
+    @admin.display(description="bins × size", ordering="bins")
     def grid_text(self, obj: Run) -> str:
         return f"{obj.bins} × {obj.bin_size} {UNIT_ABBREVIATIONS.get(obj.bin_unit, obj.bin_unit)}"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,3 +90,17 @@ def progress_bar(*, total: int | None, description: str, stream: Any, unit: str 
     target = getattr(stream, "_out", stream)
     with tqdm(total=total, desc=description, unit=unit, file=target, leave=True, dynamic_ncols=True) as bar:
         yield bar
+
+
+def stage_sink(bar: Any) -> Callable[[str, str], None] | None:
+    """A ``create_run`` progress sink that advances ``bar`` one step per orchestration stage."""
+    if bar is None:
+        return None
+    from runs.orchestration import STAGES
+
+    def report(stage: str, detail: str) -> None:
+        if stage in STAGES:
+            bar.update(STAGES.index(stage) + 1 - bar.n)
+        bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
+
+    return report

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -576,8 +576,10 @@ def capture_run(
     options: CaptureOptions | None = None,
     overwrite: bool = False,
     dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> CapturePlan:
-    """Plan a capture and, unless ``dry_run``, publish it. Returns the plan."""
+    """Plan a capture and, unless ``dry_run``, publish it. Returns the plan. ``progress`` hears
+    ``"plan"`` and ``"publish"`` as each step ends."""
     plan = plan_capture(
         run_dir=run_dir,
         data_root=data_root,
@@ -586,8 +588,12 @@ def capture_run(
         options=options,
         overwrite=overwrite,
     )
+    if progress is not None:
+        progress("plan")
     if not dry_run:
         publish_capture(plan, overwrite=overwrite)
+        if progress is not None:
+            progress("publish")
     return plan
 
 

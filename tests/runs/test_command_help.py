@@ -209,3 +209,27 @@ def test_capture_output_outside_the_roots_names_the_setting(data_root: Path, tmp
         "roots. Use a directory under <data>/telemetry, or add an absolute root to FLOWTIME_TELEMETRY_ROOTS "
         "(comma-separated).\n"
     )
+
+
+def test_create_run_shows_its_stages_as_a_bar_on_a_terminal_only() -> None:
+    err = FakeTerminal()
+    call_command(
+        "create_run", "--template-id", "order-system", "--run-id", "r1", stdout=io.StringIO(), stderr=err
+    )
+    assert "create_run" in err.getvalue() and "8/8" in err.getvalue()  # validate … index
+    quiet = io.StringIO()
+    call_command(
+        "create_run", "--template-id", "order-system", "--run-id", "r2", stdout=io.StringIO(), stderr=quiet
+    )
+    assert quiet.getvalue() == ""
+
+
+def test_telemetry_capture_shows_a_bar_on_a_terminal_only(data_root: Path) -> None:
+    create_run(RunRequest(template_id="order-system", run_id="r1"))
+    create_run(RunRequest(template_id="order-system", run_id="r2"))
+    err = FakeTerminal()
+    call_command("telemetry_capture", "--run-dir", "r1", stdout=io.StringIO(), stderr=err)
+    assert "telemetry_capture" in err.getvalue() and "2/2" in err.getvalue()
+    quiet = io.StringIO()
+    call_command("telemetry_capture", "--run-dir", "r2", stdout=io.StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""

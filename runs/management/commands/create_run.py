@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -15,8 +14,11 @@ from runs.command_options import (
     add_template_options,
     parse_bindings,
     parse_parameters,
+    progress_bar,
+    stage_sink,
     use_example_formatter,
 )
+from runs.orchestration import STAGES
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
 from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
@@ -121,17 +123,22 @@ examples:
             capture_base=Path.cwd(),
         )
 
-    def _progress(self, stage: str, detail: str) -> None:
-        self.stderr.write(f"[{stage}] {detail}")
-
     def handle(self, *args: Any, **options: Any) -> None:
         with command_logging(options["verbosity"]):
             self._handle(**options)
 
     def _handle(self, **options: Any) -> None:
         request = self._build_request(options)
-        show_progress = sys.stderr.isatty() and not options["json"]
-        progress = self._progress if show_progress else None
+        # A bar over the orchestration stages on a terminal; nothing on a pipe, a log or with --json.
+        with progress_bar(
+            total=len(STAGES),
+            description="create_run",
+            stream=None if options["json"] else self.stderr,
+            unit="stage",
+        ) as bar:
+            self._run(request, options, stage_sink(bar))
+
+    def _run(self, request: RunRequest, options: dict[str, Any], progress: Any) -> None:
         try:
             if request.dry_run:
                 plan = plan_run(request, progress=progress)

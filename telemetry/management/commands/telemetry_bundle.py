@@ -14,6 +14,8 @@ from runs.command_options import (
     add_template_options,
     parse_bindings,
     parse_parameters,
+    progress_bar,
+    stage_sink,
     use_example_formatter,
 )
 from runs.errors import FlowtimeError
@@ -99,7 +101,15 @@ examples:
         self._check_usage(options)
         try:
             if options["template_id"] is not None:
-                result = self._template_run(options)
+                from runs.orchestration import STAGES
+
+                with progress_bar(
+                    total=len(STAGES),
+                    description="telemetry_bundle",
+                    stream=None if options["json"] else self.stderr,
+                    unit="stage",
+                ) as bar:
+                    result = self._template_run(options, progress=stage_sink(bar))
             else:
                 result = self._model_run(options)
         except FlowtimeError as exc:
@@ -111,7 +121,7 @@ examples:
             sys.exit(130)
         self._print(result, as_json=bool(options["json"]))
 
-    def _template_run(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _template_run(self, options: dict[str, Any], *, progress: Any = None) -> dict[str, Any]:
         from runs.orchestration import RunRequest, TelemetrySpec, create_run
 
         parameters = parse_parameters(options["param"])
@@ -132,7 +142,7 @@ examples:
             capture_base=Path.cwd(),
             **extra,
         )
-        outcome = create_run(request)
+        outcome = create_run(request, progress=progress)
         return {
             "runId": outcome.run_id,
             "wasReused": outcome.was_reused,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from runs.artifacts import is_valid_run_id
-from runs.command_options import use_example_formatter
+from runs.command_options import progress_bar, use_example_formatter
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
 from runs.storage import data_root, runs_root
@@ -91,15 +91,24 @@ examples:
         dry_run = bool(options["dry_run"])
         run_dir = self._run_dir(options["run_dir"])
         try:
-            plan = capture_run(
-                run_dir=run_dir,
-                data_root=data_root(),
-                output_dir=options["output"],
-                extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
-                options=CaptureOptions(gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])),
-                overwrite=bool(options["overwrite"]),
-                dry_run=dry_run,
-            )
+            with progress_bar(
+                total=1 if dry_run else 2,
+                description="telemetry_capture",
+                stream=None if options["json"] else self.stderr,
+                unit="step",
+            ) as bar:
+                plan = capture_run(
+                    run_dir=run_dir,
+                    data_root=data_root(),
+                    output_dir=options["output"],
+                    extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
+                    options=CaptureOptions(
+                        gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])
+                    ),
+                    overwrite=bool(options["overwrite"]),
+                    dry_run=dry_run,
+                    progress=(lambda step: bar.update(1)) if bar is not None else None,
+                )
         except FlowtimeError as exc:
             self.stderr.write(f"{exc.code}: {exc.detail}")
             raise SystemExit(1) from exc
