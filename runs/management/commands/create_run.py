@@ -18,10 +18,9 @@ from runs.command_options import (
     stage_sink,
     use_example_formatter,
 )
-from runs.orchestration import STAGES
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
-from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
+from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, run_response_body
 
 
