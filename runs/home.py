@@ -16,6 +16,9 @@ DOCS_DIR = Path(settings.BASE_DIR) / "docs"
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
+    if settings.FLOWTIME_REQUIRE_AUTH_FOR_READS and not request.user.is_authenticated:
+        # The API would refuse these reads; the front door does not show them either.
+        return render(request, "runs/home.html", {"signed_out": True})
     latest, run_count = selectors.run_list_page({}, offset=0, limit=LATEST_RUNS)
     return render(
         request,

@@ -24,10 +24,6 @@ from runs.orchestration import RunRequest, create_run
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the tests themselves are
-# plain synchronous code, which Django would otherwise refuse in a thread with a running loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 SCREENS = Path(django_settings.BASE_DIR) / "var" / "screens"
 PASSWORD = "browser-test-password"
 TIMEOUT_MS = 15_000
@@ -55,12 +51,23 @@ def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
         _unavailable("no Chromium found: install the chromium package or set FLOWTIME_CHROMIUM")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests themselves
+    # are plain synchronous code, which Django would otherwise refuse while that loop exists. Only for
+    # this module: the setting is restored afterwards.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -204,3 +211,20 @@ def test_create_preview_and_delete_a_run_from_the_admin(
     assert not (data_root / "runs" / predicted).exists()
     assert not Run.objects.filter(run_id=predicted).exists()
     screenshot(page, "11-admin-after-delete")
+
+
+def test_template_view_page_is_read_only_with_a_parameter_table(
+    page: Any, live_server: Any, staff: User
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("sync_templates", stdout=StringIO())
+    log_in(page, live_server.url)
+    page.goto(live_server.url + "/admin/templates_catalog/template/order-system/change/")
+    assert page.inner_text("#content h1") == "View template"
+    assert page.locator("input[name=_save]").count() == 0
+    headers = page.locator(".field-parameter_table table th").all_inner_texts()
+    assert [h.lower() for h in headers] == ["name", "type", "default", "limits", "description"]
+    screenshot(page, "12-admin-template-view")

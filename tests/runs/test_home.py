@@ -100,3 +100,14 @@ def test_errors_stay_problem_json_for_api_clients_and_are_html_for_browsers() ->
     assert browser.status_code == 404
     assert browser["Content-Type"] == "text/html; charset=utf-8"
     assert "run_not_found" in browser.content.decode()
+
+
+def test_front_door_hides_runs_when_reads_need_an_account(settings: Any) -> None:
+    post_run(writer(settings), DETERMINISTIC_ORDER_SYSTEM)
+    settings.FLOWTIME_REQUIRE_AUTH_FOR_READS = True
+    html = Client().get("/").content.decode()
+    assert 'id="signed-out"' in html
+    assert ORDER_SYSTEM_RUN_ID not in html and 'id="run-count"' not in html
+    client = Client()
+    client.force_login(User.objects.create_user("reader", password="pw"))
+    assert ORDER_SYSTEM_RUN_ID in client.get("/").content.decode()
