@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from runs.admin_forms import CreateRunForm
 from runs.canonical import format_number
+from runs.engine.model import BIN_UNIT_MINUTES
 from runs.errors import FlowtimeError, RunNotFound
 from runs.models import Run
 from runs.orchestration import create_run, delete_run, plan_run
@@ -156,11 +157,7 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="duration", ordering="duration")
     def duration_text(self, obj: Run) -> str:
-        minutes = (
-            obj.bins
-            * obj.bin_size
-            * {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080}.get(obj.bin_unit, 0)
-        )
+        minutes = obj.bins * obj.bin_size * BIN_UNIT_MINUTES.get(obj.bin_unit, 0)
         if not minutes:
             return obj.duration or "—"
         hours, rest = divmod(minutes, 60)
