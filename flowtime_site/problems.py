@@ -79,6 +79,17 @@ _DRF_CODES: dict[type[drf.APIException], str] = {
 }
 
 
+def _authorization_hint(header: str) -> str:
+    """What to send instead, when a client sent an Authorization header we do not read."""
+    scheme = header.split(" ", 1)[0].strip()
+    if not scheme:
+        return " Send `Authorization: Token <key>` (manage.py create_token <username> prints a key)."
+    return (
+        f" The Authorization header uses the '{scheme[:20]}' scheme; this API reads "
+        "`Authorization: Token <key>` (manage.py create_token <username> prints a key)."
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER``: every exception leaves as problem+json."""
     request = context.get("request")
@@ -110,6 +121,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             if isinstance(exc, drf.ParseError):
                 # DRF's message quotes the parser's exception text; keep it short and path-free.
                 detail_text = "Malformed JSON request body."
+            elif isinstance(exc, drf.UnsupportedMediaType):
+                detail_text = f"{detail_text} Send the body as JSON with `Content-Type: application/json`."
+            elif isinstance(exc, drf.NotAuthenticated) and request is not None:
+                header = request.META.get("HTTP_AUTHORIZATION", "")
+                detail_text = f"{detail_text}{_authorization_hint(header)}"
             body = problem_body(code=code, status=status, detail=str(detail_text), instance=instance)
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
@@ -127,7 +143,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             instance=instance,
         )
     set_rollback()
-    return Response(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    renderer = getattr(request, "accepted_renderer", None) if request is not None else None
+    # A browser on the browsable API sees the same body as an HTML page; every other client gets
+    # problem+json.
+    content_type = None if getattr(renderer, "format", None) == "api" else PROBLEM_CONTENT_TYPE
+    return Response(body, status=body["status"], headers=headers, content_type=content_type)
 
 
 def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -> HttpResponse:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BrowsableAPIRenderer as DRFBrowsableAPIRenderer
 
 
 class FastJSONRenderer(BaseRenderer):
@@ -21,4 +22,16 @@ class FastJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         # Non-finite floats become null, as everywhere in the API (orjson does this by itself).
-        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        options = orjson.OPT_NON_STR_KEYS
+        if (renderer_context or {}).get("indent"):  # the browsable API asks for readable JSON
+            options |= orjson.OPT_INDENT_2
+        return orjson.dumps(data, option=options)
+
+
+class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):
+    """DRF's HTML view of any /v1 response, for people in a browser (``Accept: text/html`` or
+    ``?format=api``). Only GET pages: our views have no serializer forms, and writes are documented
+    at /v1/docs, so the raw-data form is shown for POST routes only."""
+
+    def show_form_for_method(self, view: Any, method: str, request: Any, obj: Any) -> bool:
+        return method == "POST" and bool(super().show_form_for_method(view, method, request, obj))

@@ -185,7 +185,11 @@ REST_FRAMEWORK = {
         "flowtime_site.api.SessionUnlessAnonymousWrite",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["flowtime_site.renderers.FastJSONRenderer"],
+    # JSON stays the default; a browser (Accept: text/html) or ?format=api gets DRF's browsable API.
+    "DEFAULT_RENDERER_CLASSES": [
+        "flowtime_site.renderers.FastJSONRenderer",
+        "flowtime_site.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": ["flowtime_site.api.LimitedJSONParser"],
     # Every API view: writes need a user (or FLOWTIME_ALLOW_ANONYMOUS_WRITES), reads are open unless
     # FLOWTIME_REQUIRE_AUTH_FOR_READS; bodies are JSON of at most 1 MiB.

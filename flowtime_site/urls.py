@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from flowtime_site.health import service_health_view, ui_service_health_view
-from runs import flowtime_ui_views, state_views
+from runs import flowtime_ui_views, home, state_views
 from runs.views import RunViewSet, metrics_view
 from telemetry.views import CaptureViewSet
 from templates_catalog.views import TemplateViewSet
@@ -47,6 +47,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home.home_view, name="home"),
+    path("docs/", home.docs_index_view, name="docs-index"),
+    path("docs/<str:name>", home.doc_view, name="doc"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("v1/", include(v1)),

@@ -139,10 +139,22 @@ class SeriesNotFound(FlowtimeError):
 
 
 class TemplateNotFound(FlowtimeError):
-    """422 when a request names it (POST /v1/runs); the template detail route passes status=404."""
+    """422 when a request names it (POST /v1/runs); the template detail route passes status=404.
 
-    def __init__(self, template_id: str, *, status: int = 422) -> None:
-        super().__init__(f"Template '{template_id}' was not found.", "template_not_found", status)
+    ``known`` (the catalog's ids) adds a "did you mean" for a near miss; the detail always says where
+    the catalog is listed.
+    """
+
+    def __init__(self, template_id: str, *, status: int = 422, known: Iterable[str] = ()) -> None:
+        import difflib
+
+        detail = f"Template '{template_id}' was not found."
+        by_folded = {name.lower(): name for name in known}
+        close = difflib.get_close_matches(template_id.lower(), list(by_folded), n=1, cutoff=0.75)
+        if close:
+            detail += f" Did you mean '{by_folded[close[0]]}'?"
+        detail += " GET /v1/templates lists the catalog."
+        super().__init__(detail, "template_not_found", status)
 
 
 class RunExists(FlowtimeError):

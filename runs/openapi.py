@@ -76,6 +76,12 @@ class RunGrid(serializers.Serializer):
     startUtc = serializers.DateTimeField(allow_null=True)
 
 
+class RunRng(serializers.Serializer):
+    seed = serializers.IntegerField(
+        allow_null=True, help_text="The seed the engine used (manifest.json rng.seed)."
+    )
+
+
 class RunLinks(serializers.Serializer):
     self = serializers.CharField()
     state = serializers.CharField()
@@ -123,6 +129,12 @@ class RunResponse(serializers.Serializer):
     createdUtc = serializers.DateTimeField(required=False, allow_null=True)
     inputHash = serializers.CharField(required=False, allow_null=True)
     grid = RunGrid(required=False)
+    parameters = serializers.DictField(
+        required=False,
+        help_text="(ours) The template parameters the run was made with, defaults applied "
+        "(model/metadata.json).",
+    )
+    rng = RunRng(required=False)
     links = RunLinks(required=False)
 
 

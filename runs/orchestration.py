@@ -542,3 +542,32 @@ def load_run(run_id: str) -> RunRecord | None:
     if not run_is_indexed(run_id=run_id):
         run_index_refresh(run_id=run_id)  # copied in by hand or written by another host (spec 05 §5)
     return RunRecord(run_id=run_id, path=f"runs/{run_id}")
+
+
+def delete_run(*, run_id: str) -> None:
+    """Remove a published run: its directory leaves the runs root in one rename (readers see the whole
+    run or none of it), is then deleted, and the index row goes last. ``RunNotFound`` when absent."""
+    import shutil
+    import uuid
+
+    from runs.artifacts.publication import STAGING_DIR_NAME
+    from runs.errors import RunNotFound
+    from runs.services import run_index_refresh
+
+    if not artifacts.is_valid_run_id(run_id):
+        raise RunNotFound(run_id[:140])
+    run_dir = runs_root() / run_id
+    if not run_dir.is_dir():
+        run_index_refresh(run_id=run_id)  # a stale row goes too
+        raise RunNotFound(run_id)
+    staging = runs_root() / STAGING_DIR_NAME
+    staging.mkdir(exist_ok=True)
+    doomed = staging / f"deleted-{uuid.uuid4().hex}"
+    try:
+        run_dir.rename(doomed)
+    except FileNotFoundError:  # another request deleted it first
+        run_index_refresh(run_id=run_id)
+        raise RunNotFound(run_id) from None
+    shutil.rmtree(doomed)
+    run_index_refresh(run_id=run_id)
+    log_event("run_deleted", runId=run_id, templateId=None, mode=None, code=None, durationMs=None)

@@ -36,7 +36,11 @@ def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     filterset = RunFilter(data=params, queryset=Run.objects.all())
     if not filterset.is_valid():
         name, messages = next(iter(filterset.errors.items()))
-        raise InvalidParameter(name, f"{name}: {' '.join(str(m) for m in messages)}")
+        detail = f"{name}: {' '.join(str(m) for m in messages)}"
+        choices = getattr(filterset.form.fields.get(name), "choices", None)
+        if choices:
+            detail += f" Allowed values: {', '.join(str(value) for value, _label in choices if value)}."
+        raise InvalidParameter(name, detail)
     return filterset.qs
 
 

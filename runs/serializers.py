@@ -47,6 +47,9 @@ def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any
             "binUnit": summary.bin_unit,
             "startUtc": summary.start_utc,
         },
+        # (ours) what the run was made with, read back from its own files (metadata.json, manifest.json)
+        "parameters": json_ready(dict(summary.parameters)),
+        "rng": {"seed": summary.seed},
         "links": _links(run_id, summary.bins),
     }
 

@@ -20,6 +20,13 @@ MANIFEST_NAME = "manifest.json"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+# What to do about a path outside the roots; names the setting, never a server path.
+ROOTS_HINT = (
+    " Use a directory under <data>/telemetry, or add an absolute root to FLOWTIME_TELEMETRY_ROOTS"
+    " (comma-separated)."
+)
+
+
 def allowed_roots(*, data_root: Path, extra_roots: str = "") -> list[Path]:
     """``<data>/telemetry`` plus the ``os.pathsep``-separated ``extra_roots``, each ``realpath``-ed."""
     entries = [str(Path(data_root) / "telemetry")]
@@ -92,7 +99,7 @@ def resolve_capture_dir(
     real = Path(os.path.realpath(candidate))
     if root_containing(real, roots) is None:
         raise PathForbidden(
-            f"Capture directory '{value}' lies outside the allowed telemetry roots.", field=field
+            f"Capture directory '{value}' lies outside the allowed telemetry roots.{ROOTS_HINT}", field=field
         )
     if not real.is_dir():
         raise CaptureError("capture_not_found", f"Capture directory '{value}' does not exist.")
@@ -123,7 +130,7 @@ def resolve_output_dir(value: Path | str, *, roots: Sequence[Path], field: str =
     # The output must be a directory *inside* a root: its staging area lives next to it.
     if root is None or real == root:
         raise PathForbidden(
-            f"Output directory '{text}' lies outside the allowed telemetry roots.", field=field
+            f"Output directory '{text}' lies outside the allowed telemetry roots.{ROOTS_HINT}", field=field
         )
     return real
 

@@ -48,9 +48,10 @@ def catalog_scan(*, directory: Path | None = None) -> CatalogScan:
 
 def template_get(*, template_id: str, directory: Path | None = None) -> Template:
     """The valid template with this id; raise ``TemplateNotFound`` otherwise."""
-    template = catalog_scan(directory=directory).templates.get(template_id)
+    templates = catalog_scan(directory=directory).templates
+    template = templates.get(template_id)
     if template is None:
-        raise TemplateNotFound(template_id)
+        raise TemplateNotFound(template_id, known=templates)
     return template
 
 

@@ -78,5 +78,6 @@ class TemplateViewSet(viewsets.ViewSet):
         try:
             template = template_get(template_id=template_id)
         except TemplateNotFound:
-            raise TemplateNotFound(template_id[:100], status=404) from None
+            known = [t.id for t in template_list()]
+            raise TemplateNotFound(template_id[:100], status=404, known=known) from None
         return Response(template_detail(template))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +54,10 @@ class RunSummary:
     model_file: str
     # The capture warnings a telemetry run carries, as RunResponse lists them (counted in warning_count).
     capture_warnings: tuple[dict[str, Any], ...] = ()
+    # The parameters the run was made with, after defaults (model/metadata.json, else provenance),
+    # and the seed the engine used (manifest rng.seed, else the model's rng.seed); spec 05 §2 (ours).
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
 
 
 HashStatus = Literal["ok", "mismatch", "unverifiable", "missing"]
@@ -258,7 +262,24 @@ def read_run_summary(run_dir: Path) -> RunSummary:
         model_hash=computed_hash,
         model_file=model_path.relative_to(run_dir).as_posix(),
         capture_warnings=carried,
+        parameters=_recorded_parameters(metadata, derived),
+        seed=_recorded_seed(manifest, model),
     )
+
+
+def _recorded_parameters(metadata: Mapping[str, Any], derived: Mapping[str, Any]) -> dict[str, Any]:
+    recorded = get_key(metadata, "parameters")
+    if isinstance(recorded, Mapping):
+        return dict(recorded)
+    fallback = derived.get("parameters")
+    return dict(fallback) if isinstance(fallback, Mapping) else {}
+
+
+def _recorded_seed(manifest: Mapping[str, Any], model: Mapping[str, Any]) -> int | None:
+    for seed in (get_key(get_mapping(manifest, "rng"), "seed"), get_key(get_mapping(model, "rng"), "seed")):
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            return seed
+    return None
 
 
 def _check(file: str, recorded_in: str, recorded: object, actual: str | None) -> HashCheck:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client
@@ -20,7 +21,12 @@ from runs.services import run_index_refresh
 
 pytestmark = pytest.mark.django_db
 
-CHART = re.compile(r"<figure[^>]*><figcaption>([^<]*)</figcaption>(<svg\b.*?</svg>)</figure>", re.S)
+CHART = re.compile(
+    r'<figure class="node-chart"[^>]*><figcaption>([^<]*)</figcaption>(<svg\b.*?</svg>)'
+    r'<script type="application/json" class="chart-data">[^<]*</script>'
+    r'<div class="chart-tip" role="status" hidden></div></figure>',
+    re.S,
+)
 CHARTS_FIELD = re.compile(r'<div class="form-row field-series_charts">(.*?)</fieldset>', re.S)
 PATH = re.compile(r'<path d="([^"]*)"[^>]*data-series="([^"]*)"/>')
 
@@ -70,12 +76,16 @@ def charts_of(html: str) -> list[tuple[str, list[str], list[int]]]:
 @pytest.mark.parametrize(
     ("template_id", "expected"),
     [
-        # Spec 01 §7 topologies: errors only where the template sets them, queue only on queue nodes.
+        # Spec 01 §7 topologies: errors only where the template sets them, queue only on queue nodes;
+        # utilisation where a node has capacity, latency on queue nodes.
         (
             "support-queue",
             [
-                ("Intake", ["arrivals", "served", "errors"]),
-                ("SupportQueue", ["arrivals", "served", "queue"]),
+                ("Intake", ["arrivals", "served", "errors", "capacity", "utilization"]),
+                (
+                    "SupportQueue",
+                    ["arrivals", "served", "capacity", "queue", "utilization", "latencyMinutes"],
+                ),
             ],
         ),
         (
@@ -89,8 +99,8 @@ def charts_of(html: str) -> list[tuple[str, list[str], list[int]]]:
         (
             "order-system",
             [
-                ("OrderService", ["arrivals", "served", "errors"]),
-                ("PaymentService", ["arrivals", "served", "errors"]),
+                ("OrderService", ["arrivals", "served", "errors", "capacity", "utilization"]),
+                ("PaymentService", ["arrivals", "served", "errors", "capacity", "utilization"]),
             ],
         ),
     ],
@@ -138,13 +148,69 @@ def test_runs_are_read_only(admin_client: Client, data_root: Path) -> None:
     assert admin_client.post("/admin/runs/run/add/", {"run_id": "run_new"}).status_code == 403
     assert list(Run.objects.values_list("run_id", flat=True)) == [run_id]
 
-    # Deleting would only hide a run until the next reindex: not offered, and refused.
-    assert admin_client.post(f"/admin/runs/run/{run_id}/delete/", {"post": "yes"}).status_code == 403
-    assert Run.objects.filter(run_id=run_id).exists()
-
     page = get_page(admin_client, data_root, f"/admin/runs/run/{run_id}/change/").content.decode()
     assert 'name="_save"' not in page  # the view page offers no save button
     assert "<input" not in CHARTS_FIELD.search(page).group(1)  # type: ignore[union-attr]
+
+
+def test_delete_removes_the_directory_and_the_row_after_confirmation(
+    admin_client: Client, data_root: Path
+) -> None:
+    run_id = simulation_run("order-system")
+    page = f"/admin/runs/run/{quote(run_id)}/delete/"
+    confirm = get_page(admin_client, data_root, page)
+    assert confirm.status_code == 200
+    assert "Are you sure you want to delete the run" in confirm.content.decode()
+    assert (data_root / "runs" / run_id).is_dir()  # asking changes nothing
+
+    response = admin_client.post(page, {"post": "yes"})
+    assert response.status_code == 302 and response["Location"] == "/admin/runs/run/"
+    assert not (data_root / "runs" / run_id).exists()
+    assert not Run.objects.filter(run_id=run_id).exists()
+    assert [p.name for p in (data_root / "runs" / ".staging").iterdir()] == []
+    # Disk first: a reindex does not bring it back.
+    run_index_refresh(run_id=run_id)
+    assert not Run.objects.filter(run_id=run_id).exists()
+
+
+def test_delete_of_a_row_whose_directory_is_gone_drops_the_row(admin_client: Client, data_root: Path) -> None:
+    import shutil
+
+    run_id = simulation_run("order-system")
+    shutil.rmtree(data_root / "runs" / run_id)
+    response = admin_client.post(f"/admin/runs/run/{quote(run_id)}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Run.objects.filter(run_id=run_id).exists()
+
+
+def test_bulk_delete_action(admin_client: Client, data_root: Path) -> None:
+    run_ids = [simulation_run("order-system"), simulation_run("support-queue")]
+    response = admin_client.post(
+        "/admin/runs/run/",
+        {"action": "delete_selected", "_selected_action": run_ids, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Run.objects.count() == 0
+    assert [p.name for p in (data_root / "runs").iterdir() if p.name != ".staging"] == []
+
+
+def test_run_page_shows_parameters_and_seed_as_a_table(admin_client: Client, data_root: Path) -> None:
+    run_id = create_run(
+        RunRequest(template_id="order-system", parameters={"orderErrorRate": 0.25}, seed=11)
+    ).run_id
+    html = get_page(admin_client, data_root, f"/admin/runs/run/{quote(run_id)}/change/").content.decode()
+    assert "<tr><td><code>orderErrorRate</code></td><td><code>0.25</code></td></tr>" in html
+    assert "<tr><td><code>orderArrivals</code></td><td><code>10, 14, 18, 12</code></td></tr>" in html
+    assert "<tr><td><code>rng seed</code></td><td><code>11</code></td></tr>" in html
+
+
+def test_run_list_shows_grid_duration_and_warnings(admin_client: Client, data_root: Path) -> None:
+    simulation_run("order-system")  # 4 bins of 5 minutes
+    html = get_page(admin_client, data_root, "/admin/runs/run/").content.decode()
+    assert '<td class="field-grid_text">4 × 5 min</td>' in html
+    assert '<td class="field-duration_text">20 min</td>' in html
+    assert '<td class="field-warning_count">0</td>' in html
+    assert 'href="/admin/runs/run/create/"' in html
 
 
 @pytest.fixture

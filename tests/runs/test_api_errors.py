@@ -195,8 +195,19 @@ def test_malformed_or_non_object_json_is_invalid_request(
 # --- 400 invalid_parameter -------------------------------------------------------------------------
 
 
+CHOICES = {
+    "mode": "simulation, telemetry",
+    "hasWarnings": "true, false",
+    "ordering": "createdUtc, -createdUtc, runId, -runId, templateId, -templateId",
+}
+
+
 def choice_message(name: str, value: str) -> str:
-    return f"{name}: Select a valid choice. {value} is not one of the available choices."
+    """django-filter's message, then the hint: the allowed values (spec 05 §4)."""
+    return (
+        f"{name}: Select a valid choice. {value} is not one of the available choices. "
+        f"Allowed values: {CHOICES[name]}."
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,9 +267,31 @@ def test_post_without_credentials_is_401_by_default(data_root: Path) -> None:
 
     assert_problem(
         response,
-        problem("not_authenticated", 401, "Authentication credentials were not provided."),
+        problem(
+            "not_authenticated",
+            401,
+            "Authentication credentials were not provided. Send `Authorization: Token <key>` "
+            "(manage.py create_token <username> prints a key).",
+        ),
     )
     assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Basic"])
+def test_a_foreign_authorization_scheme_is_named_with_the_one_to_use(data_root: Path, scheme: str) -> None:
+    response = post_run(APIClient(), DETERMINISTIC_ORDER_SYSTEM, HTTP_AUTHORIZATION=f"{scheme} abc123")
+
+    assert_problem(
+        response,
+        problem(
+            "not_authenticated",
+            401,
+            f"Authentication credentials were not provided. The Authorization header uses the '{scheme}' "
+            "scheme; this API reads `Authorization: Token <key>` (manage.py create_token <username> "
+            "prints a key).",
+        ),
+    )
+    assert_nothing_written(data_root)
     assert_nothing_written(data_root)
 
 
@@ -294,7 +327,7 @@ def test_unknown_template_is_404_on_get(client: APIClient) -> None:
         problem(
             "template_not_found",
             404,
-            "Template 'no-such-template' was not found.",
+            "Template 'no-such-template' was not found. GET /v1/templates lists the catalog.",
             instance="/v1/templates/no-such-template",
         ),
     )
@@ -363,7 +396,10 @@ def test_non_json_body_is_415(client: APIClient, data_root: Path, content_type: 
     response = client.post("/v1/runs", b"templateId=order-system", content_type=content_type)
 
     media_type = content_type
-    detail = f'Unsupported media type "{media_type}" in request.'
+    detail = (
+        f'Unsupported media type "{media_type}" in request. '
+        "Send the body as JSON with `Content-Type: application/json`."
+    )
     assert_problem(response, problem("unsupported_media_type", 415, detail))
     assert_nothing_written(data_root)
 
@@ -374,7 +410,35 @@ def test_non_json_body_is_415(client: APIClient, data_root: Path, content_type: 
 def test_unknown_template_is_422_on_post(client: APIClient, data_root: Path) -> None:
     response = post_run(client, {"templateId": "no-such-template"})
 
-    assert_problem(response, problem("template_not_found", 422, "Template 'no-such-template' was not found."))
+    assert_problem(
+        response,
+        problem(
+            "template_not_found",
+            422,
+            "Template 'no-such-template' was not found. GET /v1/templates lists the catalog.",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("template_id", "suggestion"),
+    [("order-sytem", "order-system"), ("Order-System", "order-system"), ("support-queu", "support-queue")],
+)
+def test_a_mistyped_template_id_gets_a_suggestion(
+    client: APIClient, data_root: Path, template_id: str, suggestion: str
+) -> None:
+    response = post_run(client, {"templateId": template_id})
+
+    detail = (
+        f"Template '{template_id}' was not found. Did you mean '{suggestion}'? "
+        "GET /v1/templates lists the catalog."
+    )
+    assert_problem(response, problem("template_not_found", 422, detail))
+    assert_problem(
+        client.get(f"/v1/templates/{template_id}"),
+        problem("template_not_found", 404, detail, instance=f"/v1/templates/{template_id}"),
+    )
+    assert_nothing_written(data_root)
     assert_nothing_written(data_root)
 
 
@@ -500,7 +564,11 @@ def test_template_with_load_time_problems_is_left_out_so_requests_get_template_n
     for template_id in ("placeholder", "invalid"):
         assert_problem(
             post_run(client, {"templateId": template_id}),
-            problem("template_not_found", 422, f"Template '{template_id}' was not found."),
+            problem(
+                "template_not_found",
+                422,
+                f"Template '{template_id}' was not found. GET /v1/templates lists the catalog.",
+            ),
         )
     assert [item["id"] for item in body_of(client.get("/v1/templates"))["items"]] == ["expression"]
     problems = {p.file_name: [issue.code for issue in p.issues] for p in catalog_scan().problems}
@@ -564,7 +632,10 @@ def test_capture_directory_traversal_is_path_forbidden(client: APIClient, data_r
         client, {"templateId": "it-system-microservices", "telemetry": {"captureDirectory": "../runs"}}
     )
 
-    detail = "Capture directory '../runs' lies outside the allowed telemetry roots."
+    detail = (
+        "Capture directory '../runs' lies outside the allowed telemetry roots. Use a directory under "
+        "<data>/telemetry, or add an absolute root to FLOWTIME_TELEMETRY_ROOTS (comma-separated)."
+    )
     assert_problem(
         response,
         problem(

@@ -239,7 +239,7 @@ def test_template_detail_of_an_unknown_id_is_404(client: APIClient, template_id:
         problem(
             "template_not_found",
             404,
-            f"Template '{template_id}' was not found.",
+            f"Template '{template_id}' was not found. GET /v1/templates lists the catalog.",
             instance=f"/api/v1/templates/{template_id}",
         ),
     )
@@ -402,7 +402,10 @@ def test_an_unknown_template_is_the_usual_422(client: APIClient) -> None:
     assert_problem(
         response,
         problem(
-            "template_not_found", 422, "Template 'nope' was not found.", instance="/api/v1/orchestration/runs"
+            "template_not_found",
+            422,
+            "Template 'nope' was not found. GET /v1/templates lists the catalog.",
+            instance="/api/v1/orchestration/runs",
         ),
     )
 

@@ -251,3 +251,42 @@ def test_an_index_failure_after_publication_does_not_fail_the_request(
     monkeypatch.setattr(services, "run_index_refresh", real_refresh)
     assert client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}").status_code == 200
     assert Run.objects.filter(run_id=ORDER_SYSTEM_RUN_ID).exists()  # the read repaired the index
+
+
+def test_detail_carries_the_parameters_after_defaults_and_the_seed(client: APIClient) -> None:
+    """Three runs differing only in orderErrorRate used to look identical; the record now says which is
+    which. Expected values are the request's own plus order-system.yaml's defaults, written out here."""
+    response = post_run(
+        client, {"templateId": "order-system", "parameters": {"orderErrorRate": 0.125}, "rng": {"seed": 7}}
+    )
+    assert response.status_code == 201, response.content
+    run_id = body_of(response)["metadata"]["runId"]
+    detail = body_of(client.get(f"/v1/runs/{run_id}"))
+    assert detail["parameters"] == {
+        "bins": 4,
+        "binSize": 5,
+        "orderArrivals": [10, 14, 18, 12],
+        "orderCapacity": [16, 16, 16, 16],
+        "paymentCapacity": [14, 14, 14, 14],
+        "orderErrorRate": 0.125,
+        "paymentErrorRate": 0.02,
+        "telemetryArrivals": "",
+        "telemetryOrderCapacity": "",
+        "telemetryPaymentCapacity": "",
+    }
+    assert detail["rng"] == {"seed": 7}
+    assert body_of(response)["parameters"] == detail["parameters"]
+
+
+def test_detail_parameters_come_from_the_run_files(client: APIClient, data_root: Path) -> None:
+    """Disk is the record: an edit of model/metadata.json shows in the next GET."""
+    created = body_of(post_run(client, DETERMINISTIC_ORDER_SYSTEM))
+    metadata_path = data_root / "runs" / ORDER_SYSTEM_RUN_ID / "model" / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata["parameters"] = {"bins": 4, "note": "edited"}
+    metadata_path.write_text(json.dumps(metadata))
+    assert created["parameters"]["bins"] == 4
+    assert body_of(client.get(f"/v1/runs/{ORDER_SYSTEM_RUN_ID}"))["parameters"] == {
+        "bins": 4,
+        "note": "edited",
+    }

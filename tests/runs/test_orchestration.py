@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from runs import run_builder
-from runs.errors import InvalidRequest, RunCancelled, RunExists
+from runs.errors import InvalidRequest, RunCancelled, RunExists, RunNotFound
 from runs.models import Run
-from runs.orchestration import CancelToken, RunRequest, create_run, plan_run
+from runs.orchestration import CancelToken, RunRequest, create_run, delete_run, plan_run
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +137,16 @@ def test_negative_seed_is_refused_with_an_explicit_id_too(data_root: Path) -> No
         create_run(RunRequest(template_id="order-system", run_id="mine", seed=-1))
     assert info.value.errors[0].path == "rng.seed"
     assert _nothing_written(data_root)
+
+
+def test_delete_run_removes_directory_then_row_and_reports_a_missing_run(data_root: Path) -> None:
+    run_id = create_run(RunRequest(template_id="order-system", run_id="to-delete")).run_id
+    assert Run.objects.filter(run_id=run_id).exists()
+    delete_run(run_id=run_id)
+    assert not (data_root / "runs" / run_id).exists()
+    assert not Run.objects.filter(run_id=run_id).exists()
+    assert list((data_root / "runs" / ".staging").iterdir()) == []
+    with pytest.raises(RunNotFound):
+        delete_run(run_id=run_id)
+    with pytest.raises(RunNotFound):
+        delete_run(run_id="../etc")

@@ -245,8 +245,16 @@ def test_a_changed_template_file_is_seen_without_a_restart(catalog: dict[str, st
     assert body_of(client.get("/v1/templates/alpha"))["title"] == "Alpha Line Two"
 
 
-@pytest.mark.parametrize("template_id", ["no-such-template", "ORDER-SYSTEM", "..", "order-system.yaml"])
-def test_unknown_template_is_404_template_not_found(template_id: str) -> None:
+@pytest.mark.parametrize(
+    ("template_id", "hint"),
+    [
+        ("no-such-template", ""),
+        ("ORDER-SYSTEM", " Did you mean 'order-system'?"),  # ids are case-sensitive; the hint is not
+        ("..", ""),
+        ("order-system.yaml", " Did you mean 'order-system'?"),
+    ],
+)
+def test_unknown_template_is_404_template_not_found(template_id: str, hint: str) -> None:
     response = APIClient().get(f"/v1/templates/{template_id}")
 
     assert_problem(
@@ -254,7 +262,7 @@ def test_unknown_template_is_404_template_not_found(template_id: str) -> None:
         problem(
             "template_not_found",
             404,
-            f"Template '{template_id}' was not found.",
+            f"Template '{template_id}' was not found.{hint} GET /v1/templates lists the catalog.",
             instance=f"/v1/templates/{template_id}",
         ),
     )

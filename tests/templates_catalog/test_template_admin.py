@@ -43,3 +43,16 @@ def test_templates_cannot_be_added_changed_or_deleted(staff: Client) -> None:
     )
     after = Template.objects.get(template_id="order-system")
     assert (after.title, after.version, after.file_hash) == (before.title, before.version, before.file_hash)
+
+
+def test_template_page_is_a_read_only_view_with_a_parameter_table(staff: Client) -> None:
+    html = staff.get("/admin/templates_catalog/template/order-system/change/").content.decode()
+    assert "<title>order-system 1.0.0 | View template | Django site admin</title>" in html
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    # order-system.yaml: bins is an integer 1..288 defaulting to 4, orderArrivals an array ≥ 0.
+    assert (
+        "<tr><td><code>bins</code></td><td>integer</td><td><code>4</code></td><td>≥ 1, ≤ 288</td>"
+        "<td>Number of time bins.</td></tr>"
+    ) in html
+    assert "<td><code>orderArrivals</code></td><td>array</td><td><code>10, 14, 18, 12</code></td>" in html
+    assert "<td>string (telemetry-bindable)</td><td><code>(empty)</code></td>" in html

@@ -32,7 +32,12 @@ def test_template_get_and_not_found(catalog_dir: Path) -> None:
     with pytest.raises(TemplateNotFound) as info:
         template_get(template_id="nope")
     assert info.value.code == "template_not_found"
-    assert info.value.detail == "Template 'nope' was not found."
+    assert info.value.detail == "Template 'nope' was not found. GET /v1/templates lists the catalog."
+    with pytest.raises(TemplateNotFound) as near:
+        template_get(template_id="mimi")
+    assert near.value.detail == (
+        "Template 'mimi' was not found. Did you mean 'mini'? GET /v1/templates lists the catalog."
+    )
 
 
 def test_changed_added_and_removed_files_are_seen_without_restart(catalog_dir: Path) -> None:

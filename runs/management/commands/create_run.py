@@ -4,50 +4,85 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from runs.command_options import (
+    add_template_options,
+    parse_bindings,
+    parse_parameters,
+    progress_bar,
+    stage_sink,
+    use_example_formatter,
+)
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
-from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
+from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, run_response_body
 
 
-def parse_assignment(text: str, option: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise CommandError(f"{option} expects NAME=VALUE, got '{text}'", returncode=2)
-    return name.strip(), value
-
-
-def parse_param_value(raw: str) -> Any:
-    """``--param`` values are JSON when they parse as JSON, else plain strings."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 class Command(BaseCommand):
-    help = "Create a run from a catalog template (the same service as POST /v1/runs)."
+    help = """Create a run from a catalog template (the same service as POST /v1/runs).
+
+examples:
+  manage.py create_run --template-id order-system --deterministic-run-id
+  manage.py create_run --template-id order-system --param orderErrorRate=0.1 \\
+      --param 'orderArrivals=[10,14,18,12]' --seed 42 --json
+  manage.py create_run --template-id it-system-microservices --capture-dir var/data/telemetry/demo \\
+      --bind telemetryRequestsSource=LoadBalancer_arrivals.csv --dry-run"""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--template-id", required=True)
-        parser.add_argument("--mode", choices=["simulation", "telemetry"], type=str.lower)
-        parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-        parser.add_argument("--param-file", type=Path, help="JSON object of parameter values")
-        parser.add_argument("--capture-dir", help="capture directory (relative to the working directory)")
-        parser.add_argument("--bind", action="append", default=[], metavar="PARAM=FILE")
-        parser.add_argument("--deterministic-run-id", action="store_true")
-        parser.add_argument("--run-id")
-        parser.add_argument("--overwrite", action="store_true")
-        parser.add_argument("--seed", type=int)
-        parser.add_argument("--dry-run", action="store_true")
-        parser.add_argument("--json", action="store_true", help="print exactly the API response body")
+        add_template_options(parser, required=True)
+        parser.add_argument(
+            "--mode",
+            choices=["simulation", "telemetry"],
+            type=str.lower,
+            help="simulation or telemetry; default telemetry with --capture-dir, else simulation.",
+        )
+        parser.add_argument(
+            "--param-file",
+            type=Path,
+            metavar="FILE",
+            help='JSON object of parameter values, e.g. --param-file params.json holding {"bins": 6}; '
+            "--param wins over it.",
+        )
+        parser.add_argument(
+            "--capture-dir",
+            metavar="DIR",
+            help="Telemetry capture directory, relative to the working directory or absolute inside "
+            "FLOWTIME_TELEMETRY_ROOTS, e.g. --capture-dir var/data/telemetry/demo.",
+        )
+        parser.add_argument(
+            "--deterministic-run-id",
+            action="store_true",
+            help="Derive the id from the inputs (run_<template>_<hash>): the same inputs reuse one run.",
+        )
+        parser.add_argument(
+            "--run-id",
+            metavar="ID",
+            help="Choose the run id, e.g. --run-id nightly-2025-01-01 (^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$).",
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="Replace an existing run with the same id atomically."
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            metavar="N",
+            help="RNG seed, an integer ≥ 0, e.g. --seed 42 (default: the model's).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate and print the plan (predicted id); write nothing.",
+        )
+        parser.add_argument("--json", action="store_true", help="Print exactly the API response body.")
 
     def _build_request(self, options: dict[str, Any]) -> RunRequest:
         if options["run_id"] is not None and options["deterministic_run_id"]:
@@ -67,10 +102,8 @@ class Command(BaseCommand):
             if not isinstance(loaded, dict):
                 raise CommandError("--param-file must hold a JSON object", returncode=2)
             parameters.update(loaded)
-        for item in options["param"]:
-            name, raw = parse_assignment(item, "--param")
-            parameters[name] = parse_param_value(raw)
-        bindings = dict(parse_assignment(item, "--bind") for item in options["bind"])
+        parameters.update(parse_parameters(options["param"]))
+        bindings = parse_bindings(options["bind"])
         telemetry = None
         if options["capture_dir"] is not None:
             telemetry = TelemetrySpec(capture_directory=options["capture_dir"], bindings=bindings)
@@ -89,17 +122,22 @@ class Command(BaseCommand):
             capture_base=Path.cwd(),
         )
 
-    def _progress(self, stage: str, detail: str) -> None:
-        self.stderr.write(f"[{stage}] {detail}")
-
     def handle(self, *args: Any, **options: Any) -> None:
         with command_logging(options["verbosity"]):
             self._handle(**options)
 
     def _handle(self, **options: Any) -> None:
         request = self._build_request(options)
-        show_progress = sys.stderr.isatty() and not options["json"]
-        progress = self._progress if show_progress else None
+        # A bar over the orchestration stages on a terminal; nothing on a pipe, a log or with --json.
+        with progress_bar(
+            total=len(STAGES),
+            description="create_run",
+            stream=None if options["json"] else self.stderr,
+            unit="stage",
+        ) as bar:
+            self._run(request, options, stage_sink(bar))
+
+    def _run(self, request: RunRequest, options: dict[str, Any], progress: Any) -> None:
         try:
             if request.dry_run:
                 plan = plan_run(request, progress=progress)

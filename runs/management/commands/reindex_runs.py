@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs.command_options import progress_bar, use_example_formatter
 from runs.services import runs_reindex
 
 
 class Command(BaseCommand):
-    help = "Rebuild Run rows from <data>/runs (idempotent). --prune drops rows whose directory is gone."
+    help = """Rebuild Run rows from <data>/runs (idempotent). --prune drops rows whose directory is gone.
+
+A progress bar is shown on a terminal; logs and pipes get only the summary.
+
+examples:
+  manage.py reindex_runs
+  manage.py reindex_runs --prune --dry-run
+  manage.py reindex_runs --prune --json"""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prune", action="store_true", help="remove rows whose directory is gone")
-        parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--prune", action="store_true", help="Remove rows whose directory is gone.")
+        parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
+        parser.add_argument(
+            "--json", action="store_true", help="Print the result as JSON (and no progress bar)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        show_bar = sys.stderr.isatty() and not options["json"]
+        with progress_bar(
+            total=None, description="reindex", stream=self.stderr if not options["json"] else None, unit="run"
+        ) as bar:
 
-        def progress(done: int, total: int) -> None:
-            if not show_bar or (done % 200 and done != total):
-                return
-            width = 30
-            filled = int(width * done / total) if total else width
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+            def progress(done: int, total: int) -> None:
+                if bar is not None:
+                    bar.total = total
+                    bar.update(done - bar.n)
 
-        result = runs_reindex(prune=options["prune"], dry_run=options["dry_run"], progress=progress)
+            result = runs_reindex(prune=options["prune"], dry_run=options["dry_run"], progress=progress)
         if options["json"]:
             self.stdout.write(
                 json.dumps(

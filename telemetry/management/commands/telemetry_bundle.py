@@ -10,55 +10,84 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.artifacts import is_valid_run_id
+from runs.command_options import (
+    add_template_options,
+    parse_bindings,
+    parse_parameters,
+    progress_bar,
+    stage_sink,
+    use_example_formatter,
+)
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
 from runs.storage import runs_root
 from telemetry.bundle import telemetry_file_counts
 
 
-def _assignment(text: str, option: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise CommandError(f"{option} expects NAME=VALUE, got '{text}'", returncode=2)
-    return name.strip(), value
-
-
-def _param_value(raw: str) -> Any:
-    """``--param`` values are JSON when they parse as JSON, else plain strings."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 class Command(BaseCommand):
-    help = "Bundle a telemetry capture with a model file or a catalog template into a run."
+    help = """Bundle a telemetry capture with a catalog template or a model file into a run.
+
+examples:
+  manage.py telemetry_bundle --capture-dir var/data/telemetry/demo --template-id it-system-microservices \\
+      --bind telemetryRequestsSource=LoadBalancer_arrivals.csv --param bins=6 --deterministic-run-id
+  manage.py telemetry_bundle --capture-dir var/data/telemetry/demo --model model.yaml --json
+
+--template-id, --param NAME=VALUE and --bind PARAM=FILE mean what they mean for create_run
+(--template is kept as an alias of --template-id)."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--capture-dir", required=True, help="Capture directory (relative to the cwd).")
-        # Exactly one of --model / --template, checked in handle() so that both ways of calling the
-        # command (command line and call_command) report it as a usage error, exit 2.
-        parser.add_argument("--model", type=Path, help="A model YAML file.")
-        parser.add_argument("--template", help="A catalog template id.")
-        parser.add_argument("--param", action="append", default=[], metavar="NAME=JSON")
-        parser.add_argument("--bind", action="append", default=[], metavar="NAME=FILE")
         parser.add_argument(
-            "--provenance", type=Path, help="Provenance JSON written to model/provenance.json."
+            "--capture-dir",
+            required=True,
+            metavar="DIR",
+            help="Capture directory (relative to the working directory), e.g. --capture-dir captures/demo.",
         )
-        parser.add_argument("--run-id")
-        parser.add_argument("--overwrite", action="store_true")
+        # Exactly one of --model / --template-id, checked in handle() so that both ways of calling the
+        # command (command line and call_command) report it as a usage error, exit 2.
+        parser.add_argument(
+            "--model",
+            type=Path,
+            metavar="FILE",
+            help="A model YAML file instead of a template: --model m.yaml.",
+        )
+        add_template_options(parser, required=False, legacy_alias="--template")
+        parser.add_argument(
+            "--provenance",
+            type=Path,
+            metavar="FILE",
+            help="Provenance JSON written to model/provenance.json, e.g. --provenance prov.json.",
+        )
+        parser.add_argument(
+            "--run-id", metavar="ID", help="Choose the run id, e.g. --run-id capture-2025-01-01."
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="Replace an existing run with the same id atomically."
+        )
         kind = parser.add_mutually_exclusive_group()
-        kind.add_argument("--deterministic-run-id", dest="deterministic", action="store_true")
-        kind.add_argument("--random-run-id", dest="deterministic", action="store_false")
+        kind.add_argument(
+            "--deterministic-run-id",
+            dest="deterministic",
+            action="store_true",
+            help="Derive the id from the inputs: the same capture and parameters reuse one run.",
+        )
+        kind.add_argument(
+            "--random-run-id",
+            dest="deterministic",
+            action="store_false",
+            help="A fresh random id (the default).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def _check_usage(self, options: dict[str, Any]) -> None:
-        if options["model"] is not None and options["template"] is not None:
-            raise CommandError("--model and --template cannot be combined", returncode=2)
-        if options["model"] is None and options["template"] is None:
-            raise CommandError("one of --model or --template is required", returncode=2)
-        if options["template"] is None and (options["param"] or options["bind"]):
-            raise CommandError("--param and --bind need --template", returncode=2)
+        if options["model"] is not None and options["template_id"] is not None:
+            raise CommandError("--model and --template-id cannot be combined", returncode=2)
+        if options["model"] is None and options["template_id"] is None:
+            raise CommandError("one of --model or --template-id is required", returncode=2)
+        if options["template_id"] is None and (options["param"] or options["bind"]):
+            raise CommandError("--param and --bind need --template-id", returncode=2)
         if options["run_id"] is not None and options["deterministic"]:
             raise CommandError("--run-id cannot be combined with --deterministic-run-id", returncode=2)
         if options["run_id"] is not None and not is_valid_run_id(options["run_id"]):
@@ -71,8 +100,16 @@ class Command(BaseCommand):
     def _handle(self, **options: Any) -> None:
         self._check_usage(options)
         try:
-            if options["template"] is not None:
-                result = self._template_run(options)
+            if options["template_id"] is not None:
+                from runs.orchestration import STAGES
+
+                with progress_bar(
+                    total=len(STAGES),
+                    description="telemetry_bundle",
+                    stream=None if options["json"] else self.stderr,
+                    unit="stage",
+                ) as bar:
+                    result = self._template_run(options, progress=stage_sink(bar))
             else:
                 result = self._model_run(options)
         except FlowtimeError as exc:
@@ -85,21 +122,18 @@ class Command(BaseCommand):
             sys.exit(130)
         self._print(result, as_json=bool(options["json"]))
 
-    def _template_run(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _template_run(self, options: dict[str, Any], *, progress: Any = None) -> dict[str, Any]:
         from runs.orchestration import RunRequest, TelemetrySpec, create_run
 
-        parameters = {}
-        for item in options["param"]:
-            name, raw = _assignment(item, "--param")
-            parameters[name] = _param_value(raw)
-        bindings = dict(_assignment(item, "--bind") for item in options["bind"])
+        parameters = parse_parameters(options["param"])
+        bindings = parse_bindings(options["bind"])
         extra: dict[str, Any] = {}
         if options["provenance"] is not None:
             from telemetry.bundle import read_provenance_file
 
             extra["provenance"] = read_provenance_file(options["provenance"])
         request = RunRequest(
-            template_id=options["template"],
+            template_id=options["template_id"],
             mode="telemetry",
             parameters=parameters,
             telemetry=TelemetrySpec(capture_directory=options["capture_dir"], bindings=bindings),
@@ -109,7 +143,7 @@ class Command(BaseCommand):
             capture_base=Path.cwd(),
             **extra,
         )
-        outcome = create_run(request)
+        outcome = create_run(request, progress=progress)
         return {
             "runId": outcome.run_id,
             "wasReused": outcome.was_reused,

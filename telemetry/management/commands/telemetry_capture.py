@@ -10,24 +10,42 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs.artifacts import is_valid_run_id
+from runs.command_options import progress_bar, use_example_formatter
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
-from runs.storage import data_root
+from runs.storage import data_root, runs_root
 from telemetry.capture import CaptureOptions, plan_capture, summary_lines
 from telemetry.services import capture_publish
 
 
 class Command(BaseCommand):
-    help = "Capture a run's per-node metric series into a telemetry capture directory."
+    help = """Capture a run's per-node metric series into a telemetry capture directory.
+
+examples:
+  manage.py telemetry_capture --run-dir run_order-system_72feff8e278346d9
+  manage.py telemetry_capture --run-dir var/data/runs/run_order-system_72feff8e278346d9 --dry-run
+  manage.py telemetry_capture --run-dir RUN_ID --output var/data/telemetry/demo --gap-detect --overwrite"""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--run-dir", required=True, help="The run directory to capture.")
+        parser.add_argument(
+            "--run-dir",
+            required=True,
+            metavar="DIR_OR_ID",
+            help="The run to capture: a run directory (var/data/runs/<runId>) or just a run id under "
+            "the data root, e.g. --run-dir run_order-system_72feff8e278346d9.",
+        )
         parser.add_argument(
             "--output",
             "--out",
             dest="output",
             default=None,
-            help="Capture directory (default <data>/telemetry/<run dir name>); inside an allowed root.",
+            metavar="DIR",
+            help="Capture directory (default <data>/telemetry/<run id>), inside <data>/telemetry or a "
+            "FLOWTIME_TELEMETRY_ROOTS entry, e.g. --output var/data/telemetry/demo.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Print the plan; write nothing.")
         parser.add_argument(
@@ -56,19 +74,46 @@ class Command(BaseCommand):
         with command_logging(options["verbosity"]):
             self._handle(**options)
 
+    def _run_dir(self, text: str) -> Path:
+        """``--run-dir`` as given when it is a directory, else the run of that id under the data root."""
+        given = Path(text)
+        if given.is_dir():
+            return given
+        if is_valid_run_id(text) and (runs_root() / text).is_dir():
+            return runs_root() / text
+        self.stderr.write(
+            f"run_not_found: '{text}' is neither a run directory nor the id of a run under the data root "
+            "(FLOWTIME_DATA_DIR/runs). Pass a run directory path or a run id; GET /v1/runs or "
+            "manage.py reindex_runs --dry-run lists the runs."
+        )
+        raise SystemExit(1)
+
     def _handle(self, **options: Any) -> None:
         dry_run = bool(options["dry_run"])
+        run_dir = self._run_dir(options["run_dir"])
         try:
-            plan = plan_capture(
-                run_dir=Path(options["run_dir"]),
-                data_root=data_root(),
-                output_dir=options["output"],
-                extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
-                options=CaptureOptions(gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])),
-                overwrite=bool(options["overwrite"]),
-            )
-            if not dry_run:
-                capture_publish(plan, overwrite=bool(options["overwrite"]))
+            with progress_bar(
+                total=1 if dry_run else 2,
+                description="telemetry_capture",
+                stream=None if options["json"] else self.stderr,
+                unit="step",
+            ) as bar:
+                plan = plan_capture(
+                    run_dir=run_dir,
+                    data_root=data_root(),
+                    output_dir=options["output"],
+                    extra_roots=settings.FLOWTIME_TELEMETRY_ROOTS,
+                    options=CaptureOptions(
+                        gap_mode=options["gap_mode"], fill_nan=bool(options["gap_fill_nan"])
+                    ),
+                    overwrite=bool(options["overwrite"]),
+                )
+                if bar is not None:
+                    bar.update(1)
+                if not dry_run:
+                    capture_publish(plan, overwrite=bool(options["overwrite"]))
+                    if bar is not None:
+                        bar.update(1)
         except FlowtimeError as exc:
             self.stderr.write(f"{exc.code}: {exc.detail}")
             raise SystemExit(1) from exc

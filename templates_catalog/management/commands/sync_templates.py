@@ -8,16 +8,28 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from runs.command_options import use_example_formatter
 from templates_catalog.services import templates_sync
 
 
 class Command(BaseCommand):
-    help = "Index the template catalog: valid templates are upserted, vanished or broken ones removed."
+    help = """Index the template catalog: valid templates are upserted, vanished or broken ones removed.
+
+examples:
+  manage.py sync_templates
+  manage.py sync_templates --directory templates_catalog/catalog --json"""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
         parser.add_argument(
-            "--directory", type=Path, default=None, help="catalog directory (default: setting)"
+            "--directory",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help="Catalog directory (default: FLOWTIME_TEMPLATES_DIR), e.g. --directory my-catalog.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
