@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runs import artifacts
-from runs.artifacts.publication import IdKind
+from runs.artifacts.run_store import IdKind
 from runs.canonical import utc_now_seconds
 from runs.engine import Evaluation, Model, evaluate
 from runs.errors import RunExists
