@@ -22,11 +22,11 @@ from runs.artifacts import (
     find_reusable_run,
     publish_run,
     read_snapshot,
+    run_store,
     run_version,
     staged_run,
     write_run_files,
 )
-from runs.artifacts import run_store
 from runs.errors import InvalidRequest, RunExists, RunInvalid
 
 MODEL = "grid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, 2]}\n"
