@@ -15,6 +15,7 @@ from runs.errors import FlowtimeError
 from runs.replay import can_replay_dir
 
 
+@artifacts.snapshot_of_run
 def index_row_fields(data_root: Path, run_id: str) -> dict[str, object]:
     """The index row of ``<data_root>/runs/<run_id>``; ``RunInvalid`` when it is not a run."""
     summary = artifacts.read_run_summary(data_root / "runs" / run_id)

@@ -27,6 +27,7 @@ from runs.errors import (
     RunInvalid,
 )
 from runs.observability import log_event, timed
+from runs.replay.run_response import staged_run_response
 from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
 from runs.storage import data_root, runs_root
 from runs.version import package_version
@@ -132,6 +133,8 @@ class RunOutcome:
     input_hash: str
     mode: str
     template_id: str
+    # The RunResponse built in memory from what this call published; None for a reused run.
+    body: dict[str, Any] | None = None
 
 
 def _normalise_mode(value: str | None) -> str | None:
@@ -442,6 +445,7 @@ def _build_and_publish(
         prepare_stage=prepared.copy_into if prepared is not None else None,
         enter=enter,
         cancel=checkpoint,
+        describe=staged_run_response,
     )
     return RunOutcome(
         run_id=result.run_id,
@@ -449,6 +453,7 @@ def _build_and_publish(
         input_hash=plan.input_hash,
         mode=plan.mode,
         template_id=plan.template_id,
+        body=result.description,
     )
 
 

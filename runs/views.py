@@ -14,9 +14,9 @@ from rest_framework.response import Response
 
 from flowtime_site.api import page_body, parse_page_request
 from runs import openapi, selectors
-from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
-from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
+from runs.errors import InvalidParameter, InvalidRequest
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, plan_run
+from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body, run_response_body
 from runs.storage import data_root
 
 LIST_PARAMETERS = [
@@ -97,10 +97,7 @@ class RunViewSet(viewsets.ViewSet):
         responses={200: openapi.RunResponse, **openapi.READ_ERRORS},
     )
     def retrieve(self, request: Request, run_id: str) -> Response:
-        record = load_run(run_id)
-        if record is None:
-            raise RunNotFound(run_id[:140])
-        return Response(run_response_body(record.run_id))
+        return Response(run_detail_body(run_id))
 
     @extend_schema(
         request=RunCreateSerializer,
@@ -118,7 +115,7 @@ class RunViewSet(viewsets.ViewSet):
         if run_request.dry_run:
             return Response(dry_run_body(plan_run(run_request)), status=200)
         outcome = create_run(run_request)
-        body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+        body = outcome.body or run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if outcome.was_reused:
             return Response(body, status=200)
         return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})

@@ -38,6 +38,7 @@ from runs.artifacts.run_store import (
     publish_run,
     read_snapshot,
     run_version,
+    snapshot_of_run,
     staged_dir,
     staged_run,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "series_csv_bytes",
     "series_csv_text",
     "series_id_for",
+    "snapshot_of_run",
     "staged_dir",
     "staged_run",
     "verify_run",

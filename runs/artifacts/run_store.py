@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -31,7 +32,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from runs.artifacts.documents import get_key, read_json_file
 from runs.artifacts.ids import is_valid_run_id, random_run_id
@@ -53,6 +54,7 @@ _ENTRY_NAME = re.compile(r"(?P<base>(?P<seconds>[0-9]{1,12})-[0-9a-f]{32})(?P<su
 
 IdKind = Literal["deterministic", "explicit", "random"]
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 # --- atomic exchange ---------------------------------------------------------------------------------
@@ -472,3 +474,15 @@ def read_snapshot(runs_root: Path, run_id: str, read: Callable[[], T]) -> T:
         pause = min(pause * 2, 0.05)
     logger.warning("run %s changed during %d reads in a row", run_id, _SNAPSHOT_ATTEMPTS)
     return read()
+
+
+def snapshot_of_run(read: Callable[Concatenate[Path, str, P], T]) -> Callable[Concatenate[Path, str, P], T]:
+    """Decorate ``read(data_root, run_id, ...)`` so that it answers from one version of the run."""
+
+    @functools.wraps(read)
+    def wrapper(data_root: Path, run_id: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return read_snapshot(
+            Path(data_root) / "runs", run_id, lambda: read(data_root, run_id, *args, **kwargs)
+        )
+
+    return wrapper

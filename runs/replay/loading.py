@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from runs.artifacts.document_cache import read_document
+from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
@@ -429,7 +430,7 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
         return cached.run
     fixed_dirs = tuple(sorted(os.path.join(key, rel) if rel else key for rel in _FINGERPRINT_DIRS))
     before = _fingerprint(run_dir, fixed_dirs)
-    run = _load(run_dir, run_id)
+    run = load_replay_dir(run_dir, run_id)
     dirs = _watched_dirs(run)
     fingerprint = _fingerprint(run_dir, dirs)
     # Keep it only if nothing changed while it was being read (the fixed part is the same files).
@@ -442,7 +443,9 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
     return run
 
 
-def _load(run_dir: Path, run_id: str) -> ReplayRun:
+def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
+    """Load the run in ``run_dir`` (published or still staged) as ``run_id``, without any cache."""
+    check_documents_confined(run_dir)
     run_json = _json_object(run_dir / "run.json", "run.json")
     model_document = read_document(str(run_dir / "model" / "model.yaml"), "yaml")
     if model_document is None:

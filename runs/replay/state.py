@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from runs.artifacts.run_store import snapshot_of_run
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
 from runs.replay.loading import ReplayRun, clear_run_cache, is_file_uri, load_replay_run
@@ -131,6 +132,7 @@ def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
     return series
 
 
+@snapshot_of_run
 @QUIET
 def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The ``GET /v1/runs/{runId}/state?binIndex=N`` body."""
@@ -255,6 +257,7 @@ def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
     return nodes
 
 
+@snapshot_of_run
 @QUIET
 def state_window(
     data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int

@@ -132,7 +132,7 @@ class Command(BaseCommand):
                 item = issue.as_error_item()
                 self.stderr.write(f"  - {item['field']}: {item['code']}: {item['message']}")
             raise SystemExit(130 if exc.code == "run_cancelled" else 1) from None
-        body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+        body = outcome.body or run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if options["json"]:
             self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
         else:
