@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from runs.errors import FlowtimeError
+from runs.errors import FlowtimeError, RunNotFound
 from runs.models import Run
 from runs.storage import data_root
 
@@ -84,7 +84,26 @@ class RunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
         # Rows mirror run directories; deleting one here would only hide a run until the next reindex.
+        # The "delete runs" action below removes the directory and the row together.
         return False
+
+    actions = ("delete_runs",)
+
+    def has_remove_run_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("runs.delete_run"))
+
+    @admin.action(description="Delete selected runs (directory and index row)", permissions=("remove_run",))
+    def delete_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        from runs.orchestration import delete_run
+
+        deleted = 0
+        for run_id in list(queryset.values_list("run_id", flat=True)):
+            try:
+                delete_run(run_id=run_id)
+                deleted += 1
+            except RunNotFound:
+                pass  # deleted by someone else meanwhile: the row went with it
+        self.message_user(request, f"Deleted {deleted} run(s).")
 
     @admin.display(description="API")
     def api_links(self, obj: Run) -> SafeString:

@@ -25,6 +25,7 @@ from runs.errors import (
     Issue,
     RunCancelled,
     RunInvalid,
+    RunNotFound,
 )
 from runs.observability import log_event, timed
 from runs.replay.run_response import staged_run_response
@@ -486,3 +487,24 @@ def load_run(run_id: str) -> RunRecord | None:
     if not run_is_indexed(run_id=run_id):
         run_index_refresh(run_id=run_id)  # copied in by hand or written by another host (spec 05 §5)
     return RunRecord(run_id=run_id, path=f"runs/{run_id}")
+
+
+def delete_run(*, run_id: str) -> None:
+    """Delete the run ``run_id``: its directory leaves ``runs/`` in one rename, then its files and its
+    index row go. ``RunNotFound`` when there is no such run (of several concurrent deletes, one wins).
+
+    A reader at the same instant sees the whole run or none (spec 03 §7).
+    """
+    from runs import metrics
+    from runs.services import run_index_refresh, run_row_delete_if_absent
+
+    with timed() as clock:
+        if not artifacts.is_valid_run_id(run_id):
+            raise RunNotFound(run_id[:140])
+        if not artifacts.delete_run_dir(runs_root(), run_id):
+            run_index_refresh(run_id=run_id)  # a row left by a run deleted elsewhere goes too
+            raise RunNotFound(run_id)
+        if not run_row_delete_if_absent(run_id=run_id):
+            run_index_refresh(run_id=run_id)  # re-created meanwhile: its row stays, up to date
+    metrics.run_deleted()
+    log_event("run_deleted", runId=run_id, code=None, durationMs=clock["ms"])

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from flowtime_site.api import page_body, parse_page_request
 from runs import openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, plan_run
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run, plan_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body, run_response_body
 from runs.storage import data_root
 
@@ -98,6 +98,23 @@ class RunViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, run_id: str) -> Response:
         return Response(run_detail_body(run_id))
+
+    @extend_schema(
+        operation_id="runs_destroy",
+        parameters=[
+            OpenApiParameter(
+                "run_id",
+                str,
+                OpenApiParameter.PATH,
+                description="A run id; anything else answers 404 run_not_found.",
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+            )
+        ],
+        responses={204: None, 401: openapi.Problem, 403: openapi.Problem, 404: openapi.Problem},
+    )
+    def destroy(self, request: Request, run_id: str) -> Response:
+        delete_run(run_id=run_id)
+        return Response(status=204)
 
     @extend_schema(
         request=RunCreateSerializer,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs.errors import FlowtimeError
 from runs.services import runs_reindex
 
 
@@ -17,6 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--prune", action="store_true", help="remove rows whose directory is gone")
         parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+        parser.add_argument(
+            "--force", action="store_true", help="prune even when the data root holds no run at all"
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,7 +36,13 @@ class Command(BaseCommand):
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
-        result = runs_reindex(prune=options["prune"], dry_run=options["dry_run"], progress=progress)
+        try:
+            result = runs_reindex(
+                prune=options["prune"], dry_run=options["dry_run"], force=options["force"], progress=progress
+            )
+        except FlowtimeError as exc:
+            self.stderr.write(f"{exc.code}: {exc.detail}")
+            raise SystemExit(1) from None
         if options["json"]:
             self.stdout.write(
                 json.dumps(
@@ -53,3 +63,4 @@ class Command(BaseCommand):
             self.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
         for name, why in result.skipped:
             self.stdout.write(f"Skipped {name}: {why}")
+            self.stderr.write(f"warning: skipped {name}: {why}")
