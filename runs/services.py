@@ -110,6 +110,8 @@ def runs_reindex(
         for run_id, fields, reason in chunk:
             if fields is None:
                 skipped.append((run_id, reason or "not a run"))
+                if not dry_run:  # the detail refuses it too: a row would list what cannot be served
+                    Run.objects.filter(run_id=run_id).delete()
             else:
                 seen.add(run_id)
                 rows.append(Run(run_id=run_id, **fields))
