@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -139,5 +140,10 @@ class RunViewSet(viewsets.ViewSet):
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition of this process's counters and histograms."""
+    """Prometheus text exposition: in multiprocess mode (``FLOWTIME_METRICS_DIR``) the sum over every
+    process that shares the directory, else this process's own counters and histograms."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
