@@ -78,7 +78,7 @@ def substitute(text: str, variables: dict[str, str], responses: dict[str, Any]) 
 def test_http_file_parses_into_the_documented_flow() -> None:
     _, steps = parse_http_file(HTTP_FILE.read_text(encoding="utf-8"))
     assert [s.method for s in steps] == [
-        "GET", "GET", "POST", "POST", None, "POST", "GET", "GET", "GET", "GET", "GET",
+        "GET", "GET", "POST", "POST", None, "POST", "GET", "GET", "GET", "GET", "GET", "DELETE",
     ]  # fmt: skip
     assert steps[4].exec_args is not None and steps[4].exec_args.startswith("telemetry_capture")
 
@@ -122,3 +122,4 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
     assert responses["plan"]["plan"]["predictedRunId"] == responses["simRun"]["metadata"]["runId"]
     assert responses["telemetryRun"]["metadata"]["mode"] == "telemetry"
     assert responses["telemetryRun"]["canReplay"] is True
+    assert statuses[-1] == ("12. Delete the simulation run (204; a second DELETE answers 404 run_not_found)", 204)
