@@ -82,6 +82,11 @@ class ExchangeUnsupported(OSError):
     """The platform or filesystem has no atomic exchange of two names."""
 
 
+def exchange_supported_by_platform() -> bool:
+    """Whether the C library offers ``renameat2`` (the filesystem may still refuse it)."""
+    return _renameat2 is not None
+
+
 def exchange_paths(first: Path, second: Path) -> None:
     """Swap two existing directory entries in one atomic step (``renameat2(RENAME_EXCHANGE)``)."""
     if _renameat2 is None:
