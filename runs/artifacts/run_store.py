@@ -28,7 +28,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -220,8 +220,8 @@ def clean_stale_staging(
         lock_path = staging / f"{base}.lock"
         has_lock = f"{base}.lock" in groups[base]
         fd = _free_lock(lock_path) if has_lock else None
-        if has_lock and fd is None and lock_path.exists():
-            continue  # a live writer owns it
+        if has_lock and fd is None:
+            continue  # a live writer holds it, or it just went (then the entry is aged next time)
         if not has_lock and recorded[base] >= cutoff:
             continue
         for name in groups[base]:
@@ -250,7 +250,7 @@ def staged_dir(parent: Path) -> Iterator[Stage]:
         stage.release()
 
 
-def staged_run(runs_root: Path) -> Any:
+def staged_run(runs_root: Path) -> AbstractContextManager[Stage]:
     """``staged_dir`` for a run: ``<runs_root>/.staging/<seconds>-<hex>/``."""
     return staged_dir(runs_root)
 
