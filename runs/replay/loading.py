@@ -21,12 +21,11 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from runs.artifacts.document_cache import read_document
+from runs.artifacts.ids import is_valid_run_id
 from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
-
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
@@ -349,7 +348,7 @@ def run_directory(data_root: Path, run_id: str) -> Path:
 
     The id is checked before any disk access.
     """
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+    if not is_valid_run_id(run_id):
         raise RunNotFound(run_id)
     run_dir = Path(data_root) / "runs" / run_id
     if not run_dir.is_dir():

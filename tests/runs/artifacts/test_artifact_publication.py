@@ -354,3 +354,26 @@ def test_find_reusable_run(runs_root: Path) -> None:
     assert find_reusable_run(runs_root, "../run_det", HASH_A) is None
     (runs_root / "run_det" / "series" / "index.json").unlink()
     assert find_reusable_run(runs_root, "run_det", HASH_A) is None
+
+
+def test_without_renameat2_writers_say_so_once_and_still_replace(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(run_store, "_renameat2", None)
+    monkeypatch.setattr(run_store, "_fallback_reported", False)
+    assert run_store.exchange_supported_by_platform() is False
+    assert run_store.atomic_exchange_available(runs_root) is False
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    with caplog.at_level("WARNING", logger="flowtime.runs"):
+        make_run(runs_root, "mine", overwrite=True, values=(3.0, 4.0))
+        make_run(runs_root, "mine", overwrite=True, values=(5.0, 6.0))
+    warnings = [r.getMessage() for r in caplog.records if "atomic exchange unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,5\n1,6\n"
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_this_platform_swaps_directories_atomically(runs_root: Path) -> None:
+    # The test machines are Linux with renameat2; elsewhere this documents the fallback being taken.
+    assert run_store.atomic_exchange_available(runs_root) is run_store.exchange_supported_by_platform()
+    assert _entries(runs_root / ".staging") == []
