@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -174,6 +175,18 @@ FLOWTIME_REQUIRE_AUTH_FOR_READS = _env_bool("FLOWTIME_REQUIRE_AUTH_FOR_READS", F
 FLOWTIME_COMMIT = os.environ.get("FLOWTIME_COMMIT", "")
 FLOWTIME_BUILD_TIME = os.environ.get("FLOWTIME_BUILD_TIME", "")
 FLOWTIME_ENVIRONMENT = os.environ.get("FLOWTIME_ENVIRONMENT", "")
+
+# /metrics counts every process on this host that shares the data root (gunicorn workers, manage.py
+# create_run): prometheus_client's multiprocess mode keeps one file per process in this directory, and
+# /metrics adds them up. "" turns it off (per-process metrics). It must be in the environment before
+# prometheus_client is first imported, hence here. The pytest process keeps per-process metrics: its
+# settings load before a test points the data root elsewhere, and tests never touch the real one.
+FLOWTIME_METRICS_DIR = os.environ.get("FLOWTIME_METRICS_DIR", str(FLOWTIME_DATA_DIR / ".metrics"))
+if "pytest" in sys.modules and "FLOWTIME_METRICS_DIR" not in os.environ:
+    FLOWTIME_METRICS_DIR = ""
+if FLOWTIME_METRICS_DIR:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", FLOWTIME_METRICS_DIR)
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 CORS_ALLOWED_ORIGINS = _env_list("FLOWTIME_CORS_ORIGINS")
 CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID"]

@@ -43,6 +43,7 @@ TITLES: dict[str, str] = {
     "path_forbidden": "Path forbidden",
     "mode_validation_failed": "Mode validation failed",
     "run_cancelled": "Run cancelled",
+    "prune_refused": "Prune refused",
     "internal_error": "Internal server error",
     "service_unavailable": "Service unavailable",
 }
@@ -131,6 +132,13 @@ class InvalidParameter(FlowtimeError):
 class RunNotFound(FlowtimeError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"Run '{run_id}' was not found.", "run_not_found", 404)
+
+
+class PruneRefused(FlowtimeError):
+    """``reindex_runs --prune`` over a data root without runs while the index has rows (CLI only)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "prune_refused", 409)
 
 
 class SeriesNotFound(FlowtimeError):

@@ -12,28 +12,33 @@ from pathlib import Path
 from runs import artifacts
 from runs.canonical import parse_timestamp
 from runs.errors import FlowtimeError
-from runs.replay import can_replay_dir
+from runs.replay.run_response import published_run_response
 
 
+@artifacts.snapshot_of_run
 def index_row_fields(data_root: Path, run_id: str) -> dict[str, object]:
-    """The index row of ``<data_root>/runs/<run_id>``; ``RunInvalid`` when it is not a run."""
-    summary = artifacts.read_run_summary(data_root / "runs" / run_id)
+    """The index row of ``<data_root>/runs/<run_id>``, taken from the very RunResponse that
+    ``GET /v1/runs/{runId}`` answers, so the listing and the detail cannot disagree. A run the detail
+    refuses (``run_invalid``, ``provenance_mismatch``) raises the same error and gets no row."""
+    body = published_run_response(data_root, run_id)
+    metadata, grid = body["metadata"], body["grid"]
+    created, start = body["createdUtc"], grid["startUtc"]
     return {
-        "template_id": summary.template_id,
-        "template_key": summary.template_id.lower(),
-        "template_title": summary.template_title or "",
-        "template_version": summary.template_version or "",
-        "mode": summary.mode,
-        "created_utc": parse_timestamp(summary.created_utc) if summary.created_utc else None,
-        "start_utc": parse_timestamp(summary.start_utc) if summary.start_utc else None,
-        "duration": summary.duration or "",
-        "bins": summary.bins,
-        "bin_size": summary.bin_size,
-        "bin_unit": summary.bin_unit,
-        "warning_count": summary.warning_count,
-        "can_replay": can_replay_dir(data_root, run_id),
-        "provenance_hash": summary.provenance_hash or "",
-        "input_hash": summary.input_hash or "",
+        "template_id": metadata["templateId"],
+        "template_key": metadata["templateId"].lower(),
+        "template_title": metadata["templateTitle"] or "",
+        "template_version": metadata["templateVersion"] or "",
+        "mode": metadata["mode"],
+        "created_utc": parse_timestamp(created) if created else None,
+        "start_utc": parse_timestamp(start) if start else None,
+        "duration": artifacts.iso_duration(grid["bins"], grid["binSize"], grid["binUnit"]),
+        "bins": grid["bins"],
+        "bin_size": grid["binSize"],
+        "bin_unit": grid["binUnit"],
+        "warning_count": len(body["warnings"]),
+        "can_replay": body["canReplay"],
+        "provenance_hash": metadata["provenanceHash"] or "",
+        "input_hash": body["inputHash"] or "",
         "path": f"runs/{run_id}",
     }
 

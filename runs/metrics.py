@@ -10,6 +10,7 @@ RUNS_CREATED = Counter(
 RUNS_FAILED = Counter(
     "flowtime_runs_failed_total", "Run requests that failed, by error code.", ["mode", "template", "code"]
 )
+RUNS_DELETED = Counter("flowtime_runs_deleted_total", "Runs deleted (directory and index row).")
 RUN_CREATE_SECONDS = Histogram(
     "flowtime_run_create_seconds",
     "Time spent creating runs, by mode and stage ('total' for the whole run).",
@@ -29,3 +30,7 @@ def run_failed(*, mode: str, template: str, code: str) -> None:
 
 def observe_stage(*, mode: str, stage: str, seconds: float) -> None:
     RUN_CREATE_SECONDS.labels(mode=mode, stage=stage).observe(seconds)
+
+
+def run_deleted() -> None:
+    RUNS_DELETED.inc()

@@ -25,8 +25,10 @@ from runs.errors import (
     Issue,
     RunCancelled,
     RunInvalid,
+    RunNotFound,
 )
 from runs.observability import log_event, timed
+from runs.replay.run_response import staged_run_response
 from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
 from runs.storage import data_root, runs_root
 from runs.version import package_version
@@ -141,6 +143,8 @@ class RunOutcome:
     input_hash: str
     mode: str
     template_id: str
+    # The RunResponse built in memory from what this call published; None for a reused run.
+    body: dict[str, Any] | None = None
 
 
 def _normalise_mode(value: str | None) -> str | None:
@@ -503,6 +507,7 @@ def _build_and_publish(
         prepare_stage=prepared.copy_into if prepared is not None else None,
         enter=enter,
         cancel=checkpoint,
+        describe=staged_run_response,
     )
     return RunOutcome(
         run_id=result.run_id,
@@ -510,6 +515,7 @@ def _build_and_publish(
         input_hash=plan.input_hash,
         mode=plan.mode,
         template_id=plan.template_id,
+        body=result.description,
     )
 
 
@@ -545,29 +551,21 @@ def load_run(run_id: str) -> RunRecord | None:
 
 
 def delete_run(*, run_id: str) -> None:
-    """Remove a published run: its directory leaves the runs root in one rename (readers see the whole
-    run or none of it), is then deleted, and the index row goes last. ``RunNotFound`` when absent."""
-    import shutil
-    import uuid
+    """Delete the run ``run_id``: its directory leaves ``runs/`` in one rename, then its files and its
+    index row go. ``RunNotFound`` when there is no such run (of several concurrent deletes, one wins).
 
-    from runs.artifacts.publication import STAGING_DIR_NAME
-    from runs.errors import RunNotFound
-    from runs.services import run_index_refresh
+    A reader at the same instant sees the whole run or none (spec 03 §7).
+    """
+    from runs import metrics
+    from runs.services import run_index_refresh, run_row_delete_if_absent
 
-    if not artifacts.is_valid_run_id(run_id):
-        raise RunNotFound(run_id[:140])
-    run_dir = runs_root() / run_id
-    if not run_dir.is_dir():
-        run_index_refresh(run_id=run_id)  # a stale row goes too
-        raise RunNotFound(run_id)
-    staging = runs_root() / STAGING_DIR_NAME
-    staging.mkdir(exist_ok=True)
-    doomed = staging / f"deleted-{uuid.uuid4().hex}"
-    try:
-        run_dir.rename(doomed)
-    except FileNotFoundError:  # another request deleted it first
-        run_index_refresh(run_id=run_id)
-        raise RunNotFound(run_id) from None
-    shutil.rmtree(doomed)
-    run_index_refresh(run_id=run_id)
-    log_event("run_deleted", runId=run_id, templateId=None, mode=None, code=None, durationMs=None)
+    with timed() as clock:
+        if not artifacts.is_valid_run_id(run_id):
+            raise RunNotFound(run_id[:140])
+        if not artifacts.delete_run_dir(runs_root(), run_id):
+            run_index_refresh(run_id=run_id)  # a row left by a run deleted elsewhere goes too
+            raise RunNotFound(run_id)
+        if not run_row_delete_if_absent(run_id=run_id):
+            run_index_refresh(run_id=run_id)  # re-created meanwhile: its row stays, up to date
+    metrics.run_deleted()
+    log_event("run_deleted", runId=run_id, code=None, durationMs=clock["ms"])

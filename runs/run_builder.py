@@ -8,14 +8,16 @@ Django; indexing is the caller's business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from runs import artifacts
-from runs.artifacts.publication import IdKind
+from runs.artifacts.run_store import IdKind
 from runs.canonical import utc_now_seconds
 from runs.engine import Evaluation, Model, evaluate
 from runs.errors import RunExists
@@ -52,12 +54,15 @@ def publish_new_run(
     prepare_stage: Callable[[Path], None] | None = None,
     enter: StageSink | None = None,
     cancel: Callable[[], None] | None = None,
+    describe: Callable[[Path, str], Any] | None = None,
 ) -> artifacts.PublishResult:
     """Evaluate ``model`` in a fresh staging directory, write the run there and publish it.
 
     ``prepare_stage`` fills the stage before evaluation (a telemetry run's ``model/telemetry/``, which
     its ``file:`` sources read, confined to the stage). ``enter`` hears each stage; ``cancel`` is
-    checked between engine nodes. Any failure leaves nothing behind.
+    checked between engine nodes. ``describe(stage_dir, run_id)`` builds the caller's answer from the
+    stage before it is published (kept as ``description``), so it is exactly what this call wrote.
+    Any failure leaves nothing behind.
     """
     report = enter or (lambda stage, detail: None)
     runs_root.mkdir(parents=True, exist_ok=True)
@@ -71,8 +76,9 @@ def publish_new_run(
         report("write_artifacts", final_id)
         content = make_content(evaluation, created_utc)
         artifacts.write_run_files(stage.path, content, run_id=final_id, created_utc=created_utc)
+        description = describe(stage.path, final_id) if describe is not None else None
         report("publish", final_id)
-        return artifacts.publish_run(
+        result = artifacts.publish_run(
             stage,
             runs_root=runs_root,
             run_id=final_id,
@@ -81,6 +87,9 @@ def publish_new_run(
             input_hash=input_hash,
             created_utc=created_utc,
         )
+    if result.was_reused or result.run_id != final_id:
+        return result  # not what this call wrote (a reused run, or a random id drawn again)
+    return replace(result, description=description)
 
 
 def series_of(evaluation: Evaluation) -> list[tuple[str, npt.NDArray[np.float64]]]:

@@ -77,4 +77,5 @@ def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tupl
     else:
         keys = list(queryset.values_list("run_id", flat=True)[offset : offset + limit])
     rows = {row["run_id"]: row for row in Run.objects.filter(run_id__in=keys).values(*LIST_FIELDS)}
-    return [run_list_item(rows[key]) for key in keys], total
+    # A row deleted between the two queries (a run deleted or pruned meanwhile) is simply not listed.
+    return [run_list_item(rows[key]) for key in keys if key in rows], total

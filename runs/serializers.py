@@ -9,49 +9,34 @@ from rest_framework import serializers
 
 from runs import artifacts
 from runs.canonical import json_ready
+from runs.errors import RunNotFound
 from runs.orchestration import RunPlan
 from runs.storage import data_root
 
 
-def _links(run_id: str, bins: int) -> dict[str, str]:
-    base = f"/v1/runs/{run_id}"
-    return {
-        "self": base,
-        "state": f"{base}/state?binIndex=0",
-        "stateWindow": f"{base}/state_window?startBin=0&endBin={max(bins - 1, 0)}",
-        "index": f"{base}/index",
-        "model": f"{base}/model",
-    }
-
-
 def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any]:
-    """The RunResponse of spec 05 §2, read from the run directory (disk is canonical)."""
-    from runs.replay import build_metadata, can_replay, load_replay_run, run_warnings
+    """The RunResponse of spec 05 §2, read from one version of the run directory (disk is canonical)."""
+    from runs.replay.run_response import published_run_response
 
     root = data_root()
-    replay_run = load_replay_run(root, run_id)
-    # The index row is built from the same summary, so detail and listing always agree.
-    summary = artifacts.read_run_summary(root / "runs" / run_id)
-    return {
-        "isDryRun": False,
-        "metadata": build_metadata(replay_run),
-        "plan": None,
-        "warnings": [*summary.capture_warnings, *run_warnings(replay_run)],
-        "canReplay": can_replay(replay_run),
-        "wasReused": was_reused,
-        "createdUtc": summary.created_utc,
-        "inputHash": summary.input_hash,
-        "grid": {
-            "bins": summary.bins,
-            "binSize": summary.bin_size,
-            "binUnit": summary.bin_unit,
-            "startUtc": summary.start_utc,
-        },
-        # (ours) what the run was made with, read back from its own files (metadata.json, manifest.json)
-        "parameters": json_ready(dict(summary.parameters)),
-        "rng": {"seed": summary.seed},
-        "links": _links(run_id, summary.bins),
-    }
+    return artifacts.read_snapshot(
+        root / "runs", run_id, lambda: published_run_response(root, run_id, was_reused=was_reused)
+    )
+
+
+def run_detail_body(run_id: str) -> dict[str, Any]:
+    """``GET /v1/runs/{runId}``: the run from disk, its index row made or dropped to match (spec 05 §5),
+    all from one version of the run."""
+    from runs.orchestration import load_run
+    from runs.replay.run_response import published_run_response
+
+    def read() -> dict[str, Any]:
+        record = load_run(run_id)
+        if record is None:
+            raise RunNotFound(run_id[:140])
+        return published_run_response(data_root(), record.run_id)
+
+    return artifacts.read_snapshot(data_root() / "runs", run_id, read)
 
 
 def dry_run_body(plan: RunPlan) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.db import transaction
 
 from runs import artifacts
+from runs.errors import PruneRefused
 from runs.index_rows import RowResult, index_row_fields, index_rows_for
 from runs.models import Run
 from runs.storage import data_root
@@ -30,11 +31,25 @@ def run_index_refresh(*, run_id: str) -> Run | None:
         return None
     run_dir = data_root() / "runs" / run_id
     if not artifacts.is_run_dir(run_dir):
-        Run.objects.filter(run_id=run_id).delete()
+        if not run_row_delete_if_absent(run_id=run_id):
+            return run_index_refresh(run_id=run_id)  # published meanwhile
         return None
     fields = index_row_fields(data_root(), run_id)
     row, _ = Run.objects.update_or_create(run_id=run_id, defaults=fields)
     return row
+
+
+def run_row_delete_if_absent(*, run_id: str) -> bool:
+    """Delete the row of ``run_id`` if its run is absent at this moment; False when the run (re)appeared.
+
+    A writer that publishes while this runs indexes after its rename, so checking again after the
+    delete is enough: a row deleted in between is written back by the caller's refresh.
+    """
+    run_dir = data_root() / "runs" / run_id
+    if artifacts.is_run_dir(run_dir):
+        return False
+    Run.objects.filter(run_id=run_id).delete()
+    return not artifacts.is_run_dir(run_dir)
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,6 @@ class ReindexResult:
     dry_run: bool
 
 
-BATCH = 500
 # Below this many runs, worker processes cost more to start than they save.
 PARALLEL_THRESHOLD = 400
 CHUNK = 250
@@ -70,14 +84,23 @@ def runs_reindex(
     *,
     prune: bool = False,
     dry_run: bool = False,
+    force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> ReindexResult:
-    """Rebuild index rows from every run directory (idempotent). ``prune`` drops rows without a dir."""
+    """Rebuild index rows from every run directory (idempotent). ``prune`` drops rows without a dir;
+    it refuses (``PruneRefused``) when the data root holds no run while rows exist, unless ``force``."""
     root_dir = data_root()
     root = root_dir / "runs"
-    removed_staging = 0 if dry_run else artifacts.clean_stale_staging(root)
     run_ids = [path.name for path in artifacts.iter_run_dirs(root)] if root.exists() else []
+    if prune and not force and not run_ids and Run.objects.exists():
+        # An unmounted volume or a mistyped FLOWTIME_DATA_DIR looks exactly like this; pruning would
+        # empty an index that other hosts share.
+        raise PruneRefused(
+            f"The data root has no runs but the index has {Run.objects.count()} rows; "
+            "check FLOWTIME_DATA_DIR, or pass --force to prune them all."
+        )
+    removed_staging = 0 if dry_run else artifacts.clean_stale_staging(root)
     total = len(run_ids)
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -87,6 +110,8 @@ def runs_reindex(
         for run_id, fields, reason in chunk:
             if fields is None:
                 skipped.append((run_id, reason or "not a run"))
+                if not dry_run:  # the detail refuses it too: a row would list what cannot be served
+                    Run.objects.filter(run_id=run_id).delete()
             else:
                 seen.add(run_id)
                 rows.append(Run(run_id=run_id, **fields))
@@ -99,10 +124,14 @@ def runs_reindex(
     pruned = 0
     if prune:
         gone = sorted(set(Run.objects.values_list("run_id", flat=True)) - seen)
-        pruned = len(gone)
-        if not dry_run:
-            for start in range(0, len(gone), BATCH):
-                Run.objects.filter(run_id__in=gone[start : start + BATCH]).delete()
+        for run_id in gone:
+            # Conditional, one row at a time: a run published since the scan above keeps its row.
+            if dry_run:
+                pruned += not artifacts.is_run_dir(root / run_id)
+            elif run_row_delete_if_absent(run_id=run_id):
+                pruned += 1
+            else:
+                run_index_refresh(run_id=run_id)
     return ReindexResult(indexed, skipped, pruned, removed_staging, dry_run)
 
 

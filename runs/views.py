@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import page_body, parse_page_request
 from runs import openapi, selectors
-from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
-from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
+from runs.errors import InvalidParameter, InvalidRequest
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run, plan_run
+from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body, run_response_body
 from runs.storage import data_root
 from telemetry.services import capture_options
 
@@ -113,10 +114,24 @@ class RunViewSet(viewsets.ViewSet):
         responses={200: openapi.RunResponse, **openapi.READ_ERRORS},
     )
     def retrieve(self, request: Request, run_id: str) -> Response:
-        record = load_run(run_id)
-        if record is None:
-            raise RunNotFound(run_id[:140])
-        return Response(run_response_body(record.run_id))
+        return Response(run_detail_body(run_id))
+
+    @extend_schema(
+        operation_id="runs_destroy",
+        parameters=[
+            OpenApiParameter(
+                "run_id",
+                str,
+                OpenApiParameter.PATH,
+                description="A run id; anything else answers 404 run_not_found.",
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+            )
+        ],
+        responses={204: None, 401: openapi.Problem, 403: openapi.Problem, 404: openapi.Problem},
+    )
+    def destroy(self, request: Request, run_id: str) -> Response:
+        delete_run(run_id=run_id)
+        return Response(status=204)
 
     @extend_schema(
         request=RunCreateSerializer,
@@ -140,12 +155,18 @@ def run_create_response(request: Request, data: Any) -> Response:
     if run_request.dry_run:
         return Response(dry_run_body(plan_run(run_request)), status=200)
     outcome = create_run(run_request)
-    body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+    # The body this request published, built in memory: a concurrent overwrite cannot change it.
+    body = outcome.body or run_response_body(outcome.run_id, was_reused=outcome.was_reused)
     if outcome.was_reused:
         return Response(body, status=200)
     return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition of this process's counters and histograms."""
+    """Prometheus text exposition: in multiprocess mode (``FLOWTIME_METRICS_DIR``) the sum over every
+    process that shares the directory, else this process's own counters and histograms."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

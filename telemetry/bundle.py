@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from runs import artifacts
 from runs.artifacts.metadata import first_text
+from runs.artifacts.writer import write_file_durably
 from runs.canonical import (
     canonical_json,
     format_timestamp,
@@ -160,20 +161,12 @@ class PreparedTelemetry:
         target = Path(stage_dir) / "model" / "telemetry"
         target.mkdir(parents=True, exist_ok=True)
         for name, data in self.file_contents.items():
-            _write_new_file(target / name, data)
-        _write_new_file(
-            target / TELEMETRY_MANIFEST_NAME, json_file_text(self.manifest_document).encode("utf-8")
+            write_file_durably(target / name, data, exclusive=True)
+        write_file_durably(
+            target / TELEMETRY_MANIFEST_NAME,
+            json_file_text(self.manifest_document).encode("utf-8"),
+            exclusive=True,
         )
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    # O_EXCL | O_NOFOLLOW: never write through something that appeared in the stage meanwhile.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 @dataclass(frozen=True)

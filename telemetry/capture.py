@@ -8,12 +8,9 @@ Pure Python: no Django.
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runs.artifacts.documents import get_key, get_mapping, read_json_file
+from runs.artifacts.run_store import STAGING_DIR_NAME, publish_dir, staged_dir, withdraw_dir
+from runs.artifacts.writer import write_file_durably
 from runs.canonical import (
     format_number,
     format_timestamp,
@@ -38,7 +37,6 @@ from telemetry.paths import MANIFEST_NAME, allowed_roots, resolve_output_dir
 GapMode = Literal["ignore", "warn", "fill_zero"]
 TargetState = Literal["new", "empty", "replace"]
 
-STAGING_DIR_NAME = ".staging"
 CSV_HEADER = "bin_index,value\n"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
@@ -504,89 +502,35 @@ def plan_capture(
     return CapturePlan(run_id, real_run, target, state, tuple(files), tuple(warnings), manifest)
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _rename(source: Path, target: Path) -> bool:
-    try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR}:
-            return False
-        raise
-    return True
-
-
 def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
-    """Stage the planned files in ``<output parent>/.staging/<uuid>/`` and publish them with one rename.
+    """Stage the planned files in ``<output parent>/.staging/`` and publish them as runs are published
+    (``runs.artifacts.run_store``): one rename, or one atomic exchange for ``--overwrite``.
 
     Returns the path of the published manifest. On any failure (or interrupt) the stage is removed.
     """
     target = plan.output_dir
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / STAGING_DIR_NAME
-    staging.mkdir(exist_ok=True)
-    stage = staging / uuid.uuid4().hex
-    old: Path | None = None
-    published = False
     try:
-        # parents=True: a concurrent capture's cleanup may have removed the (then empty) staging
-        # directory between the mkdir above and this one.
-        stage.mkdir(parents=True)
-        for captured in plan.files:
-            _write_durably(stage / captured.binding.file_name, captured.data)
-        _write_durably(stage / MANIFEST_NAME, json_file_text(plan.manifest).encode("utf-8"))
-        state = target_state(target, overwrite=overwrite)
-        if state == "replace":
-            old = staging / f"{uuid.uuid4().hex}.old"
-            os.rename(target, old)
-            try:
-                published = _rename(stage, target)
-            except BaseException:
-                os.rename(old, target)
-                old = None
-                raise
-            if not published:
-                os.rename(old, target)
-                old = None
-        else:
-            # rename(2) replaces an empty directory in one step, so "empty" needs no special case.
-            published = _rename(stage, target)
-        if not published:
-            raise CaptureError("capture_exists", f"'{target}' appeared while the capture was being written.")
+        with staged_dir(target.parent) as stage:
+            for captured in plan.files:
+                write_file_durably(stage.path / captured.binding.file_name, captured.data)
+            write_file_durably(stage.path / MANIFEST_NAME, json_file_text(plan.manifest).encode("utf-8"))
+            state = target_state(target, overwrite=overwrite)
+            if publish_dir(stage, target, overwrite=state == "replace") == "taken":
+                raise CaptureError(
+                    "capture_exists", f"'{target}' appeared while the capture was being written."
+                )
     finally:
-        if not published and stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         # Other captures may be staging there too; then the directory stays.
         with contextlib.suppress(OSError):
-            staging.rmdir()
+            (target.parent / STAGING_DIR_NAME).rmdir()
     return plan.manifest_path
 
 
 def withdraw_capture(target: Path) -> bool:
     """Delete a published capture atomically: one rename into ``<parent>/.staging/`` (readers then see
     no capture), then the removal. False when ``target`` is gone already (a concurrent delete won)."""
-    staging = target.parent / STAGING_DIR_NAME
-    removed = staging / f"{uuid.uuid4().hex}.deleted"
-    while True:
-        staging.mkdir(exist_ok=True)
-        try:
-            os.rename(target, removed)
-            break
-        except FileNotFoundError:
-            if not os.path.lexists(target):
-                return False
-            # Another writer's cleanup removed the empty staging directory meanwhile: make it again.
-    shutil.rmtree(removed)
-    with contextlib.suppress(OSError):
-        staging.rmdir()
-    return True
+    return withdraw_dir(target.parent, target.name)
 
 
 def summary_lines(plan: CapturePlan, *, dry_run: bool) -> list[str]:

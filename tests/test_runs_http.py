@@ -108,6 +108,7 @@ def test_http_file_is_the_documented_flow_with_no_command() -> None:
         ("GET", "/api/v1/templates/it-system-microservices"),
         ("POST", "/api/v1/orchestration/runs"),
         ("POST", "/api/v1/orchestration/runs"),
+        ("DELETE", "/v1/runs/{{simRun.response.body.metadata.runId}}"),
     ]
 
 
@@ -169,3 +170,4 @@ def test_every_request_in_runs_http_succeeds(live_server: Any, settings: Any, da
     assert sorted(p.name for p in (data_root / "telemetry").iterdir()) == [on_demand]
     assert responses["uiPreview"]["wasReused"] is False
     assert responses["uiRun"]["metadata"]["runId"] == responses["uiPreview"]["plan"]["predictedRunId"]
+    assert statuses[-1] == ("25", 204)

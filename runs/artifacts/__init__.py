@@ -14,14 +14,6 @@ from runs.artifacts.ids import (
     series_id_for,
 )
 from runs.artifacts.metadata import derive_metadata, manifest_provenance
-from runs.artifacts.publication import (
-    PublishResult,
-    Stage,
-    clean_stale_staging,
-    find_reusable_run,
-    publish_run,
-    staged_run,
-)
 from runs.artifacts.reader import (
     HashCheck,
     RunSummary,
@@ -33,6 +25,22 @@ from runs.artifacts.reader import (
     model_file_for,
     read_run_summary,
     verify_run,
+)
+from runs.artifacts.run_store import (
+    STAGING_DIR_NAME,
+    PublishResult,
+    Stage,
+    atomic_exchange_available,
+    clean_stale_staging,
+    delete_run_dir,
+    find_reusable_run,
+    publish_dir,
+    publish_run,
+    read_snapshot,
+    run_version,
+    snapshot_of_run,
+    staged_dir,
+    staged_run,
 )
 from runs.artifacts.series_csv import format_values, series_csv_bytes, series_csv_text
 from runs.artifacts.writer import (
@@ -46,6 +54,7 @@ from runs.artifacts.writer import (
 
 __all__ = [
     "RUN_ID_PATTERN",
+    "STAGING_DIR_NAME",
     "GridInfo",
     "HashCheck",
     "PublishResult",
@@ -54,9 +63,11 @@ __all__ = [
     "Stage",
     "VerifyReport",
     "WrittenRun",
+    "atomic_exchange_available",
     "capture_warnings",
     "clean_stale_staging",
     "component_id_for",
+    "delete_run_dir",
     "derive_metadata",
     "deterministic_run_id",
     "find_reusable_run",
@@ -73,15 +84,20 @@ __all__ = [
     "metadata_document",
     "model_file_for",
     "model_hash",
+    "publish_dir",
     "publish_run",
     "random_run_id",
     "read_json_file",
     "read_run_summary",
+    "read_snapshot",
     "restamp_run_id",
+    "run_version",
     "scenario_hash",
     "series_csv_bytes",
     "series_csv_text",
     "series_id_for",
+    "snapshot_of_run",
+    "staged_dir",
     "staged_run",
     "verify_run",
     "write_run_files",

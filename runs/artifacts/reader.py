@@ -103,6 +103,27 @@ def iter_run_dirs(runs_root: Path) -> Iterator[Path]:
         yield runs_root / name
 
 
+RUN_DOCUMENTS = (
+    "run.json",
+    "manifest.json",
+    "spec.yaml",
+    "model/model.yaml",
+    "model/metadata.json",
+    "model/provenance.json",
+    "series/index.json",
+)
+
+
+def check_documents_confined(run_dir: Path) -> None:
+    """``RunInvalid`` when a run document is a link leading out of the run directory: such a file is
+    never read or served (a planted ``model/model.yaml`` -> ``/etc/passwd``)."""
+    root = os.path.realpath(run_dir)
+    for relative in RUN_DOCUMENTS:
+        path = os.path.join(run_dir, relative)
+        if os.path.lexists(path) and not os.path.realpath(path).startswith(root + os.sep):
+            raise _invalid(run_dir.name, f"{relative} leads outside the run directory")
+
+
 def model_file_for(run_dir: Path) -> Path | None:
     """``model/model.yaml``, else ``spec.yaml`` (FlowTime runs), else ``None``."""
     for name in MODEL_FILES:
@@ -214,6 +235,7 @@ def read_run_summary(run_dir: Path) -> RunSummary:
     run_id = run_dir.name
     if not run_dir.is_dir():
         raise _invalid(run_id, "the directory does not exist")
+    check_documents_confined(run_dir)
     run = _read_required(run_dir, "run.json")
     _read_required(run_dir, "series/index.json")
     model_path = model_file_for(run_dir)

@@ -157,10 +157,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (parents created), flush and fsync it."""
+def write_file_durably(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` (parents created), flush and fsync it: the one durable file writer of
+    runs and captures. ``exclusive`` refuses an existing name or a symlink (``O_EXCL | O_NOFOLLOW``),
+    so nothing that appeared in a stage meanwhile is written through."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    flags |= os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) if exclusive else os.O_TRUNC
+    fd = os.open(path, flags, 0o644)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

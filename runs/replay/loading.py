@@ -21,12 +21,12 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from runs.artifacts.document_cache import read_document
+from runs.artifacts.ids import is_valid_run_id
+from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
 from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
-
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
@@ -356,7 +356,7 @@ def run_directory(data_root: Path, run_id: str) -> Path:
 
     The id is checked before any disk access.
     """
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+    if not is_valid_run_id(run_id):
         raise RunNotFound(run_id)
     run_dir = Path(data_root) / "runs" / run_id
     if not run_dir.is_dir():
@@ -437,7 +437,7 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
         return cached.run
     fixed_dirs = tuple(sorted(os.path.join(key, rel) if rel else key for rel in _FINGERPRINT_DIRS))
     before = _fingerprint(run_dir, fixed_dirs)
-    run = _load(run_dir, run_id)
+    run = load_replay_dir(run_dir, run_id)
     dirs = _watched_dirs(run)
     fingerprint = _fingerprint(run_dir, dirs)
     # Keep it only if nothing changed while it was being read (the fixed part is the same files).
@@ -463,7 +463,9 @@ class RunDocuments:
 
 def read_run_documents(run_dir: Path) -> RunDocuments:
     """run.json, model/model.yaml and model/metadata.json, present and parseable, and a valid grid;
-    409 ``run_invalid`` otherwise (§1). Shared by the state loader and ``/graph``."""
+    409 ``run_invalid`` otherwise (§1), also when a document is a link out of the run directory.
+    Shared by the state loader and ``/graph``."""
+    check_documents_confined(run_dir)
     run_json = _json_object(run_dir / "run.json", "run.json")
     model_document = read_document(str(run_dir / "model" / "model.yaml"), "yaml")
     if model_document is None:
@@ -477,7 +479,8 @@ def read_run_documents(run_dir: Path) -> RunDocuments:
     return RunDocuments(run_json, model, model_document.data, metadata_json, _parse_grid(model))
 
 
-def _load(run_dir: Path, run_id: str) -> ReplayRun:
+def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
+    """Load the run in ``run_dir`` (published or still staged) as ``run_id``, without any cache."""
     documents = read_run_documents(run_dir)
     run_json, model, metadata_json = documents.run_json, documents.model, documents.metadata_json
     grid = documents.grid

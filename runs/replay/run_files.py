@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runs.artifacts.run_store import snapshot_of_run
 from runs.canonical import format_number
 from runs.errors import FlowtimeError, RunInvalid, SeriesNotFound
 from runs.replay.loading import BIN_UNIT_MINUTES, ReplayRun, SeriesEntry, load_replay_run
@@ -26,6 +27,7 @@ def _grid_text(value: Any, default: str) -> str:
     return value.strip() if isinstance(value, str) and value.strip() else default
 
 
+@snapshot_of_run
 def index_body(data_root: Path, run_id: str) -> dict[str, Any]:
     """The ``/index`` body: the stored index with a completed ``grid`` and without ``formats``."""
     run = load_replay_run(data_root, run_id)
@@ -72,6 +74,7 @@ def find_series_entry(run: ReplayRun, series_id: str) -> SeriesEntry:
     raise SeriesNotFound(series_id)
 
 
+@snapshot_of_run
 def series_csv(data_root: Path, run_id: str, series_id: str) -> str:
     """The ``/series/{seriesId}`` text: ``t,value`` then ``i,value`` per bin, LF, canonical numbers."""
     run = load_replay_run(data_root, run_id)
@@ -86,6 +89,7 @@ def series_csv(data_root: Path, run_id: str, series_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@snapshot_of_run
 def model_bytes(data_root: Path, run_id: str) -> bytes:
     """The ``/model`` body: ``model/model.yaml`` byte for byte."""
     return load_replay_run(data_root, run_id).model_bytes

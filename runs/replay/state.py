@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from runs.artifacts.run_store import snapshot_of_run
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
 from runs.replay.edges import TopologyEdge
@@ -170,6 +171,7 @@ def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
     return series
 
 
+@snapshot_of_run
 @QUIET
 def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The ``GET /v1/runs/{runId}/state?binIndex=N`` body."""
@@ -296,6 +298,7 @@ def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
     return nodes
 
 
+@snapshot_of_run
 @QUIET
 def state_window(
     data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int

@@ -348,7 +348,7 @@ def test_unknown_route_is_a_problem_404(client: APIClient) -> None:
     ("method", "path"),
     [
         ("delete", "/v1/runs"),
-        ("delete", "/v1/runs/run_x"),
+        ("patch", "/v1/runs/run_x"),
         ("put", "/v1/runs/run_x"),
         ("post", "/v1/templates"),
     ],

@@ -145,7 +145,7 @@ def test_delete_run_removes_directory_then_row_and_reports_a_missing_run(data_ro
     delete_run(run_id=run_id)
     assert not (data_root / "runs" / run_id).exists()
     assert not Run.objects.filter(run_id=run_id).exists()
-    assert list((data_root / "runs" / ".staging").iterdir()) == []
+    assert list((data_root / "runs").iterdir()) == []  # no staging left either
     with pytest.raises(RunNotFound):
         delete_run(run_id=run_id)
     with pytest.raises(RunNotFound):

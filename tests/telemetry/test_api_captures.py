@@ -221,9 +221,10 @@ def test_unreadable_series_is_409_run_invalid(client: APIClient, source_run: str
 
 def test_capture_name_collision_keeps_its_spec_04_code(client: APIClient, data_root: Path) -> None:
     model = (
+        "grid: {bins: 1, binSize: 5, binUnit: minutes}\n"
         "topology:\n  nodes:\n"
-        "    - {id: Svc, semantics: {arrivals: a}}\n"
-        "    - {id: svc, semantics: {arrivals: b}}\n"
+        "    - {id: Svc, semantics: {arrivals: a, served: a}}\n"
+        "    - {id: svc, semantics: {arrivals: b, served: b}}\n"
     )
     write_run_dir(
         data_root / "runs" / "run_hand_made",
@@ -231,6 +232,14 @@ def test_capture_name_collision_keeps_its_spec_04_code(client: APIClient, data_r
         series={"a": "t,v\n0,1\n", "b": "t,v\n0,2\n"},
         bins=1,
     )
+    # A run directory needs model/metadata.json to be a run at all, and hashes that agree (spec 06 §1).
+    run_dir = data_root / "runs" / "run_hand_made"
+    (run_dir / "model" / "metadata.json").write_text(
+        '{"templateId": "hand-made", "mode": "simulation"}', encoding="utf-8"
+    )
+    run_json = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    run_json["modelHash"] = "sha256:" + hashlib.sha256(model.encode()).hexdigest()
+    (run_dir / "run.json").write_text(json.dumps(run_json), encoding="utf-8")
 
     response = post_capture(client, {"runId": "run_hand_made"})
 

@@ -455,7 +455,7 @@ def test_interrupt_exits_130_and_removes_the_stage(
         calls.append(path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(telemetry.capture, "_write_durably", interrupted)
+    monkeypatch.setattr(telemetry.capture, "write_file_durably", interrupted)
     result = run_command("telemetry_capture", "--run-dir", str(gappy_run))
     assert result.code == 130
     assert calls  # the interrupt came while staging

@@ -168,7 +168,7 @@ examples:
             for line in error_lines(exc):
                 self.stderr.write(line)
             raise SystemExit(130 if exc.code == "run_cancelled" else 1) from None
-        body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
+        body = outcome.body or run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if options["json"]:
             self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
         else:

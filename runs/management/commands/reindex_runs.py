@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from runs.command_options import progress_bar, use_example_formatter
+from runs.errors import FlowtimeError
 from runs.services import runs_reindex
 
 
@@ -30,6 +31,12 @@ examples:
         parser.add_argument(
             "--json", action="store_true", help="Print the result as JSON (and no progress bar)."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Prune even when the data root holds no run at all (refused otherwise: a wrong or unmounted "
+            "FLOWTIME_DATA_DIR would empty the index).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with progress_bar(
@@ -41,7 +48,16 @@ examples:
                     bar.total = total
                     bar.update(done - bar.n)
 
-            result = runs_reindex(prune=options["prune"], dry_run=options["dry_run"], progress=progress)
+            try:
+                result = runs_reindex(
+                    prune=options["prune"],
+                    dry_run=options["dry_run"],
+                    force=options["force"],
+                    progress=progress,
+                )
+            except FlowtimeError as exc:
+                self.stderr.write(f"{exc.code}: {exc.detail}")
+                raise SystemExit(1) from None
         if options["json"]:
             self.stdout.write(
                 json.dumps(
@@ -62,3 +78,4 @@ examples:
             self.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
         for name, why in result.skipped:
             self.stdout.write(f"Skipped {name}: {why}")
+            self.stderr.write(f"warning: skipped {name}: {why}")

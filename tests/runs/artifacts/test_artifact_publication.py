@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,16 @@ from runs.artifacts import (
     GridInfo,
     RunContent,
     clean_stale_staging,
+    delete_run_dir,
     find_reusable_run,
     publish_run,
+    read_snapshot,
+    run_store,
+    run_version,
     staged_run,
     write_run_files,
 )
-from runs.artifacts import publication as publication_module
-from runs.errors import InvalidRequest, RunExists
+from runs.errors import InvalidRequest, RunExists, RunInvalid
 
 MODEL = "grid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, 2]}\n"
 HASH_A = "sha256:" + "aa" * 32
@@ -133,24 +136,43 @@ def test_overwrite_of_a_missing_run_is_a_plain_publish(runs_root: Path) -> None:
     assert (runs_root / "fresh" / "run.json").is_file()
 
 
-def test_overwrite_rolls_back_when_the_second_rename_fails(
+def test_overwrite_is_one_exchange_and_a_failed_exchange_changes_nothing(
     runs_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_run(runs_root, "mine", values=(1.0, 2.0))
-    real_rename = os.rename
 
-    def failing_rename(src: Any, dst: Any) -> None:
-        is_stage = Path(src).parent.name == ".staging" and not Path(src).name.endswith(".old")
-        if is_stage and Path(dst).name == "mine":
-            raise OSError(errno.EIO, "disk on fire")
-        real_rename(src, dst)
+    def failing_exchange(first: Path, second: Path) -> None:
+        raise OSError(errno.EIO, "disk on fire")
 
-    monkeypatch.setattr(publication_module.os, "rename", failing_rename)
+    monkeypatch.setattr(run_store, "exchange_paths", failing_exchange)
     with pytest.raises(OSError, match="disk on fire"):
         make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
     monkeypatch.undo()
     assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,1\n1,2\n"
     assert _entries(runs_root) == [".staging", "mine"]
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_without_an_atomic_exchange_the_two_step_fallback_rolls_back(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    monkeypatch.setattr(run_store, "_renameat2", None)
+    real_rename = os.rename
+
+    def failing_rename(src: Any, dst: Any) -> None:
+        if Path(src).parent.name == ".staging" and Path(dst).name == "mine":
+            raise OSError(errno.EIO, "disk on fire")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(run_store.os, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk on fire"):
+        make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
+    monkeypatch.setattr(run_store.os, "rename", real_rename)
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,1\n1,2\n"
+    result = make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
+    assert result.replaced
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,7\n1,8\n"
     assert _entries(runs_root / ".staging") == []
 
 
@@ -211,36 +233,115 @@ def test_stage_never_published_is_removed(runs_root: Path) -> None:
     assert _entries(runs_root / ".staging") == []
 
 
-def _age(path: Path, hours: float) -> None:
+def _entry_name(hours_ago: float) -> str:
+    """A staging entry name as writers record it: ``<unix seconds>-<uuid hex>``."""
+    return f"{int(time.time() - hours_ago * 3600)}-{os.urandom(16).hex()}"
+
+
+def test_unowned_staging_entries_are_aged_by_their_recorded_time(runs_root: Path) -> None:
+    staging = runs_root / ".staging"
+    old = staging / _entry_name(25)
+    (old / "series").mkdir(parents=True)
+    (old / "series" / "x.csv").write_text("t,value\n")
+    fresh = staging / _entry_name(23)
+    fresh.mkdir()
+    # The mtime says nothing: a rename keeps it, so a just-moved old run looks ancient (defect 2).
+    _age_mtime(fresh, 48)
+    unknown = staging / "not-ours"
+    unknown.mkdir()
+    _age_mtime(unknown, 48)
+    with staged_run(runs_root) as stage:
+        assert stage.path.name in _entries(staging)
+        assert not old.exists()
+    assert _entries(staging) == sorted([fresh.name, "not-ours"])
+
+
+def _age_mtime(path: Path, hours: float) -> None:
     then = time.time() - hours * 3600
     os.utime(path, (then, then))
-
-
-def test_stale_staging_entries_are_removed_before_staging(runs_root: Path) -> None:
-    staging = runs_root / ".staging"
-    (staging / "old-stage" / "series").mkdir(parents=True)
-    (staging / "old-stage" / "series" / "x.csv").write_text("t,value\n")
-    _age(staging / "old-stage", 25)
-    (staging / "abc.old").mkdir()
-    _age(staging / "abc.old", 48)
-    (staging / "fresh-stage").mkdir()
-    _age(staging / "fresh-stage", 23)
-    with staged_run(runs_root) as stage:
-        assert sorted(_entries(staging)) == sorted(["fresh-stage", stage.path.name])
-    assert _entries(staging) == ["fresh-stage"]
 
 
 def test_clean_stale_staging_counts_and_tolerates_no_staging(runs_root: Path) -> None:
     assert clean_stale_staging(runs_root) == 0
     staging = runs_root / ".staging"
     staging.mkdir()
-    (staging / "old").mkdir()
-    _age(staging / "old", 30)
-    (staging / "stray-file").write_text("x")
-    _age(staging / "stray-file", 30)
-    (staging / "new").mkdir()
+    (staging / _entry_name(30)).mkdir()
+    (staging / f"{_entry_name(30)}.old").mkdir()
+    (staging / _entry_name(1)).mkdir()
     assert clean_stale_staging(runs_root) == 2
-    assert _entries(staging) == ["new"]
+    assert len(_entries(staging)) == 1
+
+
+def test_an_entry_whose_writer_died_goes_at_once_one_whose_writer_lives_stays(runs_root: Path) -> None:
+    staging = runs_root / ".staging"
+    staging.mkdir()
+    dead = _entry_name(0)
+    (staging / dead / "series").mkdir(parents=True)
+    (staging / f"{dead}.lock").write_text("")  # its lock is free: the writer was killed
+    with staged_run(runs_root) as live:
+        assert not (staging / dead).exists()
+        assert not (staging / f"{dead}.lock").exists()
+        assert clean_stale_staging(runs_root, max_age=timedelta(0)) == 0
+        assert live.path.is_dir()
+        assert (staging / f"{live.name}.lock").exists()
+    assert _entries(staging) == []
+
+
+def test_an_old_run_moved_aside_by_a_replace_survives_a_concurrent_cleanup(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 2: the old version of a run published days ago keeps its mtime when moved into
+    .staging; a cleanup that ran then deleted it, and the replace answered 500 (or lost the run)."""
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    _age_mtime(runs_root / "mine", 72)
+    monkeypatch.setattr(run_store, "_renameat2", None)  # the two-step fallback: the old run sits aside
+    real_rename = os.rename
+    removed: list[int] = []
+
+    def rename_then_clean(src: Any, dst: Any) -> None:
+        real_rename(src, dst)
+        if Path(src).name == "mine":
+            removed.append(clean_stale_staging(runs_root))
+
+    monkeypatch.setattr(run_store.os, "rename", rename_then_clean)
+    result = make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
+    assert removed == [0]
+    assert result.replaced
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,7\n1,8\n"
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_delete_renames_the_run_out_and_only_one_of_many_deletes_wins(runs_root: Path) -> None:
+    make_run(runs_root, "mine")
+    outcomes = [delete_run_dir(runs_root, "mine") for _ in range(3)]
+    assert outcomes == [True, False, False]
+    assert _entries(runs_root) == []  # the run is gone, and no empty staging area is left
+    assert delete_run_dir(runs_root, "../mine") is False
+
+
+def test_read_snapshot_repeats_a_read_that_overlapped_a_replace(runs_root: Path) -> None:
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    calls: list[bytes] = []
+
+    def read() -> bytes:
+        data = (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes()
+        if not calls:
+            make_run(runs_root, "mine", overwrite=True, values=(7.0, 8.0))
+        calls.append(data)
+        return data
+
+    assert read_snapshot(runs_root, "mine", read) == b"t,value\n0,7\n1,8\n"
+    assert len(calls) == 2
+
+
+def test_a_run_directory_linked_outside_the_data_root_is_run_invalid(
+    runs_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    make_run(outside, "elsewhere")
+    (runs_root / "linked").symlink_to(outside / "elsewhere")
+    with pytest.raises(RunInvalid):
+        run_version(runs_root, "linked")
 
 
 def test_find_reusable_run(runs_root: Path) -> None:
@@ -252,3 +353,26 @@ def test_find_reusable_run(runs_root: Path) -> None:
     assert find_reusable_run(runs_root, "../run_det", HASH_A) is None
     (runs_root / "run_det" / "series" / "index.json").unlink()
     assert find_reusable_run(runs_root, "run_det", HASH_A) is None
+
+
+def test_without_renameat2_writers_say_so_once_and_still_replace(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(run_store, "_renameat2", None)
+    monkeypatch.setattr(run_store, "_fallback_reported", False)
+    assert run_store.exchange_supported_by_platform() is False
+    assert run_store.atomic_exchange_available(runs_root) is False
+    make_run(runs_root, "mine", values=(1.0, 2.0))
+    with caplog.at_level("WARNING", logger="flowtime.runs"):
+        make_run(runs_root, "mine", overwrite=True, values=(3.0, 4.0))
+        make_run(runs_root, "mine", overwrite=True, values=(5.0, 6.0))
+    warnings = [r.getMessage() for r in caplog.records if "atomic exchange unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert (runs_root / "mine" / "series" / "a@A@DEFAULT.csv").read_bytes() == b"t,value\n0,5\n1,6\n"
+    assert _entries(runs_root / ".staging") == []
+
+
+def test_this_platform_swaps_directories_atomically(runs_root: Path) -> None:
+    # The test machines are Linux with renameat2; elsewhere this documents the fallback being taken.
+    assert run_store.atomic_exchange_available(runs_root) is run_store.exchange_supported_by_platform()
+    assert _entries(runs_root / ".staging") == []

@@ -1,0 +1,61 @@
+"""The RunResponse of spec 05 §2, built from one run directory: one reader for every field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runs.artifacts.reader import read_run_summary
+from runs.canonical import json_ready
+from runs.replay.loading import ReplayRun, load_replay_dir, load_replay_run
+from runs.replay.metadata import build_metadata
+from runs.replay.metrics import run_warnings
+from runs.replay.run_files import can_replay
+
+
+def _links(run_id: str, bins: int) -> dict[str, str]:
+    base = f"/v1/runs/{run_id}"
+    return {
+        "self": base,
+        "state": f"{base}/state?binIndex=0",
+        "stateWindow": f"{base}/state_window?startBin=0&endBin={max(bins - 1, 0)}",
+        "index": f"{base}/index",
+        "model": f"{base}/model",
+    }
+
+
+def _response(replay_run: ReplayRun, run_dir: Path, run_id: str, *, was_reused: bool) -> dict[str, Any]:
+    # The index row is built from the same summary, so detail and listing always agree.
+    summary = read_run_summary(run_dir)
+    return {
+        "isDryRun": False,
+        "metadata": build_metadata(replay_run),
+        "plan": None,
+        "warnings": [*summary.capture_warnings, *run_warnings(replay_run)],
+        "canReplay": can_replay(replay_run),
+        "wasReused": was_reused,
+        "createdUtc": summary.created_utc,
+        "inputHash": summary.input_hash,
+        "grid": {
+            "bins": summary.bins,
+            "binSize": summary.bin_size,
+            "binUnit": summary.bin_unit,
+            "startUtc": summary.start_utc,
+        },
+        # (ours) what the run was made with, read back from its own files (metadata.json, manifest.json)
+        "parameters": json_ready(dict(summary.parameters)),
+        "rng": {"seed": summary.seed},
+        "links": _links(run_id, summary.bins),
+    }
+
+
+def published_run_response(data_root: Path, run_id: str, *, was_reused: bool = False) -> dict[str, Any]:
+    """The RunResponse of the published run ``run_id`` (call it inside a snapshot read)."""
+    replay_run = load_replay_run(data_root, run_id)
+    return _response(replay_run, replay_run.run_dir, run_id, was_reused=was_reused)
+
+
+def staged_run_response(stage_dir: Path, run_id: str) -> dict[str, Any]:
+    """The RunResponse of a run still in its private staging directory, as it will be published under
+    ``run_id``: a POST answers with what it wrote, whatever other writers do after its rename."""
+    return _response(load_replay_dir(stage_dir, run_id), stage_dir, run_id, was_reused=False)
