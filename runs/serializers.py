@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
@@ -115,25 +117,65 @@ class JsonIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
-class RunOptionsSerializer(serializers.Serializer):
+def unknown_field_message(name: str, known: list[str]) -> str:
+    """``Unknown field 'params'; did you mean 'parameters'?`` (the hint only when one is close)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else "."
+    return f"Unknown field '{name}'{hint}"
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not declare: a typo (``params``) must not silently plan the defaults.
+
+    Each unknown key becomes its own ``errors[]`` item, reported together with every other problem of
+    the object; nested strict serializers prefix their own path (``options.deterministic``).
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[serializers.ErrorDetail]] = {}
+        if isinstance(data, Mapping):
+            known = list(self.fields)
+            for key in data:
+                if key not in self.fields:
+                    message = unknown_field_message(str(key), known)
+                    unknown[str(key)] = [serializers.ErrorDetail(message, code="unknown_field")]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class RunOptionsSerializer(StrictSerializer):
     deterministicRunId = JsonBooleanField(required=False, default=False)
     runId = JsonStringField(required=False, allow_null=True, default=None, trim_whitespace=False)
     dryRun = JsonBooleanField(required=False, default=False)
     overwriteExisting = JsonBooleanField(required=False, default=False)
 
 
-class TelemetryRequestSerializer(serializers.Serializer):
+class TelemetryRequestSerializer(StrictSerializer):
     captureDirectory = JsonPathField(trim_whitespace=False)
     bindings = serializers.DictField(
         child=JsonPathField(trim_whitespace=False), required=False, allow_null=True
     )
 
 
-class RngSerializer(serializers.Serializer):
+class RngSerializer(StrictSerializer):
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
+    # FlowTime UI sends {"kind": "pcg32", "seed": 123} (spec 07 §7.5); pcg32 is the engine's only RNG.
+    kind = JsonStringField(required=False, allow_null=True)
+
+    def validate_kind(self, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() != "pcg32":
+            raise serializers.ValidationError("rng.kind must be 'pcg32'.", code="invalid")
+        return value
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     """Shape checks only (JSON types, required keys); every rule about values lives in the service.
 
     FlowTime UI clients write nulls for absent objects, so ``null`` is accepted wherever the service
