@@ -137,6 +137,17 @@ def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -
     )
 
 
+def problem_response(request: HttpRequest, error: FlowtimeError) -> HttpResponse:
+    """A problem+json answer from outside DRF (middleware), same body as the exception handler's."""
+    body = problem_from_error(error, request.path)
+    return JsonResponse(
+        body,
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"separators": (",", ":")},
+    )
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _django_problem(request, "not_found", 404, "Not found.")
 

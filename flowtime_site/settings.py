@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "flowtime_site.middleware.RequestIdMiddleware",
+    "flowtime_site.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Admin and API-docs assets without a separate web server, DEBUG on or off.
     "whitenoise.middleware.WhiteNoiseMiddleware",
