@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,30 @@ def single_query_value(params: Mapping[str, Any], name: str) -> str | None:
     if len(values) > 1:
         raise InvalidParameter(name, f"{name} may be given only once.")
     return str(values[0])
+
+
+# DRF's own format suffix (``?format=api`` for the browsable API) is accepted on every route.
+ALWAYS_ACCEPTED_QUERY = ("format",)
+
+
+def check_query_names(params: Mapping[str, Any], accepted: Sequence[str]) -> None:
+    """Refuse unknown and empty query parameters: ``?template=x`` must not look like a filter that
+    applied, and ``?createdBefore=`` is not a date. The first problem becomes ``invalid_parameter``."""
+    allowed = [*accepted, *ALWAYS_ACCEPTED_QUERY]
+    listing = ", ".join(accepted)
+    for name in params:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, list(accepted), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise InvalidParameter(
+                name, f"Unknown query parameter '{name}'.{hint} Accepted parameters: {listing}."
+            )
+    for name in params:
+        if name in ALWAYS_ACCEPTED_QUERY:
+            continue
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if any(str(value).strip() == "" for value in values):
+            raise InvalidParameter(name, f"{name} must not be empty; leave it out to not filter.")
 
 
 def parse_page_request(

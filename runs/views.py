@@ -12,7 +12,7 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import page_body, parse_page_request
+from flowtime_site.api import check_query_names, page_body, parse_page_request
 from runs import openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
@@ -79,6 +79,7 @@ class RunViewSet(viewsets.ViewSet):
         responses={200: openapi.RunListPage, 400: openapi.Problem},
     )
     def list(self, request: Request) -> Response:
+        check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
         page = parse_page_request(request.query_params)
         items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
         return Response(page_body(items=items, total=total, page=page, request=request))

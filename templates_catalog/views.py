@@ -9,7 +9,7 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import page_body, parse_page_request, single_query_value
+from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
 from runs import openapi
 from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
@@ -45,22 +45,26 @@ def _mode_query(params: Any) -> str | None:
     return mode.strip().lower() if mode is not None else None
 
 
+LIST_PARAMETERS = [
+    OpenApiParameter("page", int),
+    OpenApiParameter("pageSize", int),
+    OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
+    OpenApiParameter("tag", str),
+    OpenApiParameter("search", str),
+]
+
+
 class TemplateViewSet(viewsets.ViewSet):
     lookup_field = "template_id"
     lookup_value_regex = "[^/]+"
 
     @extend_schema(
         operation_id="templates_list",
-        parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("pageSize", int),
-            OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
-            OpenApiParameter("tag", str),
-            OpenApiParameter("search", str),
-        ],
+        parameters=LIST_PARAMETERS,
         responses={200: openapi.TemplateListPage, 400: openapi.Problem},
     )
     def list(self, request: Request) -> Response:
+        check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
         page = parse_page_request(request.query_params)
         params = request.query_params
         templates = template_list(
