@@ -102,5 +102,5 @@ class ChunkedBodyMiddleware:
             if len(data) > MAX_BODY_BYTES:
                 return problem_response(request, RequestTooLarge())
             request.META["CONTENT_LENGTH"] = str(len(data))
-            request._stream = LimitedStream(io.BytesIO(data), len(data))  # type: ignore[attr-defined]
+            request._stream = LimitedStream(io.BytesIO(data), len(data))  # type: ignore[assignment]
         return self.get_response(request)

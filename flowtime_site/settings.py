@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from runs.version import package_version
@@ -173,7 +174,8 @@ FLOWTIME_ALLOW_ANONYMOUS_WRITES = _env_bool("FLOWTIME_ALLOW_ANONYMOUS_WRITES", F
 FLOWTIME_REQUIRE_AUTH_FOR_READS = _env_bool("FLOWTIME_REQUIRE_AUTH_FOR_READS", False)
 
 CORS_ALLOWED_ORIGINS = _env_list("FLOWTIME_CORS_ORIGINS")
-CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -44,6 +44,8 @@ TITLES: dict[str, str] = {
     "mode_validation_failed": "Mode validation failed",
     "run_cancelled": "Run cancelled",
     "internal_error": "Internal server error",
+    "idempotency_key_reused": "Idempotency key reused",
+    "idempotency_key_in_progress": "Idempotency key in progress",
 }
 
 
@@ -179,6 +181,28 @@ class ModeValidationFailed(FlowtimeError):
 class RunCancelled(FlowtimeError):
     def __init__(self, detail: str = "Run creation was cancelled; nothing was written.") -> None:
         super().__init__(detail, "run_cancelled", 499)
+
+
+class IdempotencyKeyReused(FlowtimeError):
+    """The same ``Idempotency-Key`` came back with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used with a different request; use a new key.",
+            "idempotency_key_reused",
+            422,
+        )
+
+
+class IdempotencyKeyInProgress(FlowtimeError):
+    """The request holding this key is still running after the wait; the client retries later."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            "idempotency_key_in_progress",
+            409,
+        )
 
 
 # Issue codes produced by the engine validator (spec 02 §10); the API groups them as model_invalid.

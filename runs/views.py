@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import check_query_names, page_body, parse_page_request
-from runs import openapi, selectors
+from runs import idempotency, openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
@@ -105,24 +105,58 @@ class RunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=RunCreateSerializer,
-        parameters=[OpenApiParameter("dryRun", str, enum=["true", "false"])],
+        parameters=[
+            OpenApiParameter("dryRun", str, enum=["true", "false"]),
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "1–255 visible ASCII characters. A repeat with the same key and body within 24 h "
+                    "returns the first answer with `Idempotent-Replayed: true`; another body is 422 "
+                    "idempotency_key_reused; a repeat while the first still runs waits for its answer."
+                ),
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+        ],
         responses={200: openapi.RunResponse, 201: openapi.RunResponse, **openapi.ERRORS},
     )
     def create(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise InvalidRequest("The request body must be a JSON object.")
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            return _as_response(self._create(request))
+        stored = idempotency.idempotent_call(
+            scope=idempotency.idempotency_scope(request.user),
+            key=idempotency.idempotency_key_check(key),
+            request_hash=idempotency.request_fingerprint(
+                body=request.data, query=dict(request.query_params.lists())
+            ),
+            produce=lambda: self._create(request),
+        )
+        return _as_response(stored)
+
+    def _create(self, request: Request) -> idempotency.StoredResponse:
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run_request = run_request_from_body(
             serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
         )
         if run_request.dry_run:
-            return Response(dry_run_body(plan_run(run_request)), status=200)
+            return idempotency.StoredResponse(200, dry_run_body(plan_run(run_request)))
         outcome = create_run(run_request)
         body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if outcome.was_reused:
-            return Response(body, status=200)
-        return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
+            return idempotency.StoredResponse(200, body)
+        return idempotency.StoredResponse(201, body, location=f"/v1/runs/{outcome.run_id}")
+
+
+def _as_response(stored: idempotency.StoredResponse) -> Response:
+    headers = {"Location": stored.location} if stored.location else {}
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status=stored.status, headers=headers)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -43,6 +43,8 @@ TITLES = {
     "capture_hash_mismatch": "Capture file hash mismatch",
     "path_forbidden": "Path forbidden",
     "internal_error": "Internal server error",
+    "idempotency_key_reused": "Idempotency key reused",
+    "idempotency_key_in_progress": "Idempotency key in progress",
 }
 
 ORDER_SYSTEM_RUN_ID = "run_order-system_72feff8e278346d9"

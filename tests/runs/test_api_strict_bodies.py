@@ -98,5 +98,6 @@ def test_rng_kind_other_than_pcg32_is_invalid_request(client: APIClient) -> None
 
     message = "rng.kind must be 'pcg32'."
     assert_problem(
-        response, problem("invalid_request", 400, message, errors=[field_error("rng.kind", "invalid", message)])
+        response,
+        problem("invalid_request", 400, message, errors=[field_error("rng.kind", "invalid", message)]),
     )

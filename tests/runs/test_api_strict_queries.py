@@ -9,13 +9,19 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-RUN_PARAMETERS = "page, pageSize, mode, templateId, hasWarnings, createdAfter, createdBefore, search, ordering"
+RUN_PARAMETERS = (
+    "page, pageSize, mode, templateId, hasWarnings, createdAfter, createdBefore, search, ordering"
+)
 TEMPLATE_PARAMETERS = "page, pageSize, mode, tag, search"
 
 
 def invalid_parameter(path: str, name: str, detail: str) -> dict[str, object]:
     return problem(
-        "invalid_parameter", 400, detail, instance=path, errors=[field_error(name, "invalid_parameter", detail)]
+        "invalid_parameter",
+        400,
+        detail,
+        instance=path,
+        errors=[field_error(name, "invalid_parameter", detail)],
     )
 
 
