@@ -8,7 +8,7 @@ no Django so the pure domain packages can use it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Human titles for problem+json, one per code of spec 05 §7 (and the CLI-only codes of spec 04).
@@ -84,17 +84,25 @@ class Issue:
         return item
 
 
-@dataclass
 class FlowtimeError(Exception):
-    """Base of every expected failure: a stable ``code``, an HTTP ``status`` and a ``detail``."""
+    """Base of every expected failure: a stable ``code``, an HTTP ``status`` and a ``detail``.
 
-    detail: str
-    code: str = "internal_error"
-    status: int = 500
-    errors: Sequence[Issue] = field(default_factory=tuple)
+    A plain exception class (not a dataclass): hashable like any exception, and picklable for every
+    subclass whatever its ``__init__`` signature (process pools send errors back to the parent).
+    """
 
-    def __post_init__(self) -> None:
-        super().__init__(self.detail)
+    def __init__(
+        self,
+        detail: str,
+        code: str = "internal_error",
+        status: int = 500,
+        errors: Sequence[Issue] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.status = status
+        self.errors: tuple[Issue, ...] = tuple(errors)
 
     @property
     def title(self) -> str:
@@ -102,6 +110,21 @@ class FlowtimeError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, status={self.status}, detail={self.detail!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default would call ``cls(*self.args)``, which fails for subclasses whose
+        # __init__ takes other arguments (CaptureError(code, detail)); rebuild from the state instead.
+        return (_restore_error, (type(self), dict(self.__dict__)))
+
+
+def _restore_error(cls: type[FlowtimeError], state: dict[str, Any]) -> FlowtimeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("detail", ""))
+    error.__dict__.update(state)
+    return error
 
 
 def _plural(n: int, word: str) -> str:

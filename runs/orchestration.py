@@ -127,11 +127,19 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """What ``create_run`` did. For a dry run ``plan`` is set, nothing was written, and ``run_id`` is
+    the predicted id (empty when the id would be random)."""
+
     run_id: str
     was_reused: bool
     input_hash: str
     mode: str
     template_id: str
+    plan: RunPlan | None = None
+
+    @property
+    def is_dry_run(self) -> bool:
+        return self.plan is not None
 
 
 def _normalise_mode(value: str | None) -> str | None:
@@ -294,10 +302,21 @@ def create_run(
     cancel: CancelToken | None = None,
     progress: ProgressSink | None = None,
 ) -> RunOutcome:
-    """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind."""
+    """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind;
+    a dry run (``request.dry_run``) only plans and writes nothing at all."""
     from runs import metrics
     from runs.services import run_index_refresh
 
+    if request.dry_run:
+        plan = plan_run(request, progress=progress)
+        return RunOutcome(
+            run_id=plan.predicted_run_id or "",
+            was_reused=False,
+            input_hash=plan.input_hash,
+            mode=plan.mode,
+            template_id=plan.template_id,
+            plan=plan,
+        )
     report = progress or (lambda stage, detail: None)
     checkpoint = cancel.raise_if_cancelled if cancel is not None else (lambda: None)
     mode_label = (request.mode or ("telemetry" if request.telemetry else "simulation")).strip().lower()

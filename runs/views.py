@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from flowtime_site.api import check_query_names, page_body, parse_page_request
 from runs import idempotency, openapi, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run, plan_run
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
 from runs.storage import data_root
 
@@ -143,9 +143,9 @@ class RunViewSet(viewsets.ViewSet):
         run_request = run_request_from_body(
             serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
         )
-        if run_request.dry_run:
-            return idempotency.StoredResponse(200, dry_run_body(plan_run(run_request)))
         outcome = create_run(run_request)
+        if outcome.plan is not None:
+            return idempotency.StoredResponse(200, dry_run_body(outcome.plan))
         body = run_response_body(outcome.run_id, was_reused=outcome.was_reused)
         if outcome.was_reused:
             return idempotency.StoredResponse(200, body)
