@@ -7,6 +7,7 @@ place; the index row follows and can always be rebuilt from disk.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -330,46 +331,57 @@ def create_run(
         code=None,
         durationMs=None,
     )
+    started = time.perf_counter()
     stage_name = "validate"
     stage_started: float | None = None
+    # What every event after planning names: the planned id (null only for a random id until it is
+    # drawn, at write_artifacts), the resolved template and mode.
+    known = {"runId": request.run_id, "templateId": request.template_id}
 
     def close_stage() -> None:
-        if stage_started is not None:
-            seconds = time.perf_counter() - stage_started
-            metrics.observe_stage(mode=mode_label, stage=stage_name, seconds=seconds)
+        nonlocal stage_started
+        if stage_started is None:
+            return
+        seconds = time.perf_counter() - stage_started
+        stage_started = None
+        metrics.observe_stage(mode=mode_label, stage=stage_name, seconds=seconds)
+        log_event(
+            "run_stage",
+            stage=stage_name,
+            runId=known["runId"],
+            templateId=known["templateId"],
+            mode=mode_label,
+            code=None,
+            durationMs=round(seconds * 1000, 3),
+        )
 
     def enter(stage: str, detail: str) -> None:
         nonlocal stage_name, stage_started
         close_stage()
+        if stage in {"write_artifacts", "publish", "index"}:
+            known["runId"] = detail  # these stages are reported with the final run id
         stage_name, stage_started = stage, time.perf_counter()
         report(stage, detail)
         # Once published the run exists (disk is the truth): indexing always completes, so the
         # directory never goes without its row. Before that, each stage starts with a cancel check.
         if stage != "index":
             checkpoint()
-        log_event(
-            "run_stage",
-            stage=stage,
-            runId=request.run_id,
-            templateId=request.template_id,
-            mode=mode_label,
-            code=None,
-            durationMs=None,
-        )
 
     with timed() as clock:
         try:
             plan = plan_run(request, progress=enter)
             mode_label = plan.mode
+            known.update(runId=plan.predicted_run_id, templateId=plan.template_id)
             reused = _check_target_before_work(plan)
             if reused is not None:
+                close_stage()
                 log_event(
                     "run_reused",
                     runId=reused.run_id,
                     templateId=plan.template_id,
                     mode=plan.mode,
                     code=None,
-                    durationMs=None,
+                    durationMs=round((time.perf_counter() - started) * 1000, 3),
                 )
                 return reused
             outcome = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
@@ -387,6 +399,7 @@ def create_run(
                     code="index_failed",
                     error=type(exc).__name__,
                     durationMs=None,
+                    level=logging.ERROR,
                 )
             close_stage()
         except BaseException as exc:
@@ -395,14 +408,17 @@ def create_run(
             else:
                 code = "internal_error" if isinstance(exc, Exception) else "interrupted"
             metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=code)
+            # A refused request is the client's to fix (warning); anything else is ours (error).
+            internal = not isinstance(exc, FlowtimeError) or exc.status >= 500
             log_event(
                 "run_failed",
-                runId=request.run_id,
-                templateId=request.template_id,
+                runId=known["runId"],
+                templateId=known["templateId"],
                 mode=mode_label,
                 code=code,
                 stage=stage_name,
-                durationMs=None,
+                durationMs=round((time.perf_counter() - started) * 1000, 3),
+                level=logging.ERROR if internal else logging.WARNING,
             )
             raise
     if not outcome.was_reused:  # another request published the same run first
