@@ -70,7 +70,9 @@ def command_logging(verbosity: int) -> Iterator[None]:
     logger = logging.getLogger("flowtime")
     previous = logger.level
     if verbosity < 2:
-        logger.setLevel(logging.WARNING)
+        # run_failed is a warning for a refused request, which the command already prints as
+        # ``code: message``; only errors (bugs, a failed index write) still reach stderr as JSON.
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:

@@ -6,7 +6,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs import artifacts
@@ -150,9 +151,26 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_field({"type": "string", "nullable": True, "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"})
+class RunIdField(JsonStringField):
+    """A client-chosen run id; the pattern is checked by the service (its message names it)."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "pattern": r"^\s*([Ss][Ii][Mm][Uu][Ll][Aa][Tt][Ii][Oo][Nn]|[Tt][Ee][Ll][Ee][Mm][Ee][Tt][Rr][Yy])\s*$",
+        "description": "simulation or telemetry, any case; default: telemetry when a capture is given.",
+    }
+)
+class RunModeField(JsonStringField):
+    """``simulation``/``telemetry``, trimmed, any case; checked by the service."""
+
+
 class RunOptionsSerializer(StrictSerializer):
     deterministicRunId = JsonBooleanField(required=False, default=False)
-    runId = JsonStringField(required=False, allow_null=True, default=None, trim_whitespace=False)
+    runId = RunIdField(required=False, allow_null=True, default=None, trim_whitespace=False)
     dryRun = JsonBooleanField(required=False, default=False)
     overwriteExisting = JsonBooleanField(required=False, default=False)
 
@@ -164,15 +182,25 @@ class TelemetryRequestSerializer(StrictSerializer):
     )
 
 
+class RngKindField(JsonStringField):
+    """``pcg32`` in any case (spec 07 §7.5); anything else, blank included, has one message."""
+
+    MESSAGE = "rng.kind must be 'pcg32'."
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [RegexValidator(r"^\s*[Pp][Cc][Gg]32\s*$", self.MESSAGE, code="invalid")]
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if isinstance(data, str) and data.strip() == "":
+            raise serializers.ValidationError(self.MESSAGE, code="invalid")
+        return super().run_validation(data)
+
+
 class RngSerializer(StrictSerializer):
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
     # FlowTime UI sends {"kind": "pcg32", "seed": 123} (spec 07 §7.5); pcg32 is the engine's only RNG.
-    kind = JsonStringField(required=False, allow_null=True)
-
-    def validate_kind(self, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() != "pcg32":
-            raise serializers.ValidationError("rng.kind must be 'pcg32'.", code="invalid")
-        return value
+    kind = RngKindField(required=False, allow_null=True)
 
 
 class RunCreateSerializer(StrictSerializer):
@@ -183,7 +211,7 @@ class RunCreateSerializer(StrictSerializer):
     """
 
     templateId = JsonStringField(max_length=200)
-    mode = JsonStringField(required=False, allow_null=True)
+    mode = RunModeField(required=False, allow_null=True)
     parameters = serializers.DictField(required=False, allow_null=True, default=dict)
     telemetry = TelemetryRequestSerializer(required=False, allow_null=True)
     options = RunOptionsSerializer(required=False, allow_null=True)

@@ -20,14 +20,32 @@ from runs.serializers import RunCreateSerializer, dry_run_body, run_response_bod
 from runs.storage import data_root
 
 LIST_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("pageSize", int, description="Items per page, 1..200 (default 50)."),
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
+    ),
+    OpenApiParameter(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page (default 50).",
+    ),
     OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
-    OpenApiParameter("templateId", str, description="Exact template id, case-insensitive."),
+    OpenApiParameter(
+        "templateId",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Exact template id, case-insensitive.",
+    ),
     OpenApiParameter("hasWarnings", str, enum=["true", "false"]),
-    OpenApiParameter("createdAfter", OpenApiTypes.DATETIME),
-    OpenApiParameter("createdBefore", OpenApiTypes.DATETIME),
-    OpenApiParameter("search", str, description="Substring of runId or templateTitle."),
+    OpenApiParameter(
+        "createdAfter", OpenApiTypes.DATETIME, description="ISO 8601; runs created at or after."
+    ),
+    OpenApiParameter(
+        "createdBefore", OpenApiTypes.DATETIME, description="ISO 8601; runs created at or before."
+    ),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Substring of runId or templateTitle.",
+    ),
     OpenApiParameter(
         "ordering",
         str,
@@ -76,7 +94,8 @@ class RunViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="runs_list",
         parameters=LIST_PARAMETERS,
-        responses={200: openapi.RunListPage, 400: openapi.Problem},
+        summary="List runs (paginated, filtered, ordered; served from the index)",
+        responses={200: openapi.RunListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
         check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
@@ -95,7 +114,8 @@ class RunViewSet(viewsets.ViewSet):
                 pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
             )
         ],
-        responses={200: openapi.RunResponse, **openapi.READ_ERRORS},
+        summary="One run, read from its directory",
+        responses={200: openapi.RunResponse, **openapi.problem_responses(openapi.RUN_READ_CODES)},
     )
     def retrieve(self, request: Request, run_id: str) -> Response:
         record = load_run(run_id)
@@ -119,7 +139,17 @@ class RunViewSet(viewsets.ViewSet):
                 pattern=r"^[\x21-\x7e]{1,255}$",
             ),
         ],
-        responses={200: openapi.RunResponse, 201: openapi.RunResponse, **openapi.ERRORS},
+        summary="Create a run from a template (or plan it: dry run)",
+        description=(
+            "201 with `Location` for a new run; 200 for a replayed deterministic run (`wasReused: true`) "
+            "and for a dry run (`isDryRun: true`, nothing written). Unknown fields at any level are 400."
+        ),
+        examples=openapi.RUN_CREATE_EXAMPLES,
+        responses={
+            200: openapi.RunResponse,
+            201: openapi.RunResponse,
+            **openapi.problem_responses(openapi.RUN_CREATE_CODES),
+        },
     )
     def create(self, request: Request) -> Response:
         if not isinstance(request.data, dict):

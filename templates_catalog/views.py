@@ -46,11 +46,21 @@ def _mode_query(params: Any) -> str | None:
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("page", int),
-    OpenApiParameter("pageSize", int),
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
+    ),
+    OpenApiParameter(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page (default 50).",
+    ),
     OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
-    OpenApiParameter("tag", str),
-    OpenApiParameter("search", str),
+    OpenApiParameter("tag", {"type": "string", "minLength": 1, "pattern": r"\S"}, description="Exact tag."),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Substring of id or title.",
+    ),
 ]
 
 
@@ -61,7 +71,8 @@ class TemplateViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="templates_list",
         parameters=LIST_PARAMETERS,
-        responses={200: openapi.TemplateListPage, 400: openapi.Problem},
+        summary="List the template catalog (paginated)",
+        responses={200: openapi.TemplateListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
         check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
@@ -76,7 +87,12 @@ class TemplateViewSet(viewsets.ViewSet):
         return Response(page_body(items=items, total=len(templates), page=page, request=request))
 
     @extend_schema(
-        operation_id="templates_retrieve", responses={200: openapi.TemplateDetail, 404: openapi.Problem}
+        operation_id="templates_retrieve",
+        summary="One template with its full parameter schema",
+        responses={
+            200: openapi.TemplateDetail,
+            **openapi.problem_responses({404: ["template_not_found"]}),
+        },
     )
     def retrieve(self, request: Request, template_id: str) -> Response:
         try:

@@ -101,3 +101,13 @@ def test_rng_kind_other_than_pcg32_is_invalid_request(client: APIClient) -> None
         response,
         problem("invalid_request", 400, message, errors=[field_error("rng.kind", "invalid", message)]),
     )
+
+
+def test_blank_rng_kind_has_the_same_message(client: APIClient) -> None:
+    response = post_run(client, {"templateId": "order-system", "rng": {"kind": " "}})
+
+    message = "rng.kind must be 'pcg32'."
+    assert_problem(
+        response,
+        problem("invalid_request", 400, message, errors=[field_error("rng.kind", "invalid", message)]),
+    )
