@@ -12,6 +12,8 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
 
+from runs import openapi_examples
+
 
 class ProblemErrorItem(serializers.Serializer):
     field = serializers.CharField()
@@ -368,4 +370,16 @@ RUN_CREATE_EXAMPLES = [
         value={"templateId": "order-system", "options": {"dryRun": True, "deterministicRunId": True}},
         request_only=True,
     ),
+]
+
+
+def response_example(name: str, value: Any, status: int = 200) -> OpenApiExample:
+    """A real answer of this server as the example of one status (``runs.openapi_examples``)."""
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+RUN_CREATE_EXAMPLES += [
+    response_example("Run created", openapi_examples.RUN_RESPONSE, 201),
+    response_example("Dry run", openapi_examples.DRY_RUN_RESPONSE, 200),
+    response_example("Invalid parameters", openapi_examples.PARAMETER_PROBLEM, 422),
 ]

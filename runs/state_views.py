@@ -10,7 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from runs import openapi, replay
+from runs import openapi, openapi_examples, replay
 from runs.storage import data_root
 
 # A bin number as the state API parses it (digits, at most 9); the run's own bins bound it further.
@@ -23,6 +23,7 @@ def _query(request: Request) -> dict[str, list[str]]:
 
 @extend_schema(
     summary="One bin of a run: every node's metrics and derived values",
+    examples=[openapi.response_example("Bin 0 of an order-system run", openapi_examples.STATE_SNAPSHOT)],
     parameters=[OpenApiParameter("binIndex", BIN_QUERY, required=True)],
     responses={
         200: openapi.StateSnapshot,
@@ -38,6 +39,7 @@ def state_view(request: Request, run_id: str) -> Response:
 
 @extend_schema(
     summary="A range of bins of a run: one series per node and metric",
+    examples=[openapi.response_example("Bins 0..1 of an order-system run", openapi_examples.STATE_WINDOW)],
     parameters=[
         OpenApiParameter("startBin", BIN_QUERY, required=True),
         OpenApiParameter("endBin", BIN_QUERY, required=True),
@@ -65,6 +67,7 @@ def state_window_view(request: Request, run_id: str) -> Response:
 
 @extend_schema(
     summary="The run's series index: grid and one entry per series file",
+    examples=[openapi.response_example("An order-system series index", openapi_examples.SERIES_INDEX)],
     responses={200: openapi.SeriesIndex, **openapi.problem_responses(openapi.RUN_READ_CODES)},
 )
 @api_view(["GET"])

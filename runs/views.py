@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import check_query_names, page_body, parse_page_request
-from runs import idempotency, openapi, selectors
+from runs import idempotency, openapi, openapi_examples, selectors
 from runs.errors import InvalidParameter, InvalidRequest, RunNotFound
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, load_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_response_body
@@ -95,6 +95,7 @@ class RunViewSet(viewsets.ViewSet):
         operation_id="runs_list",
         parameters=LIST_PARAMETERS,
         summary="List runs (paginated, filtered, ordered; served from the index)",
+        examples=[openapi.response_example("A page of runs", openapi_examples.RUN_LIST_PAGE)],
         responses={200: openapi.RunListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
@@ -115,6 +116,7 @@ class RunViewSet(viewsets.ViewSet):
             )
         ],
         summary="One run, read from its directory",
+        examples=[openapi.response_example("An order-system run", openapi_examples.RUN_RESPONSE)],
         responses={200: openapi.RunResponse, **openapi.problem_responses(openapi.RUN_READ_CODES)},
     )
     def retrieve(self, request: Request, run_id: str) -> Response:

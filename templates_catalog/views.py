@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
-from runs import openapi
+from runs import openapi, openapi_examples
 from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
 from templates_catalog.documents import Template
@@ -72,6 +72,9 @@ class TemplateViewSet(viewsets.ViewSet):
         operation_id="templates_list",
         parameters=LIST_PARAMETERS,
         summary="List the template catalog (paginated)",
+        examples=[
+            openapi.response_example("Templates matching 'order'", openapi_examples.TEMPLATE_LIST_PAGE)
+        ],
         responses={200: openapi.TemplateListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
@@ -89,6 +92,7 @@ class TemplateViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="templates_retrieve",
         summary="One template with its full parameter schema",
+        examples=[openapi.response_example("order-system", openapi_examples.TEMPLATE_DETAIL)],
         responses={
             200: openapi.TemplateDetail,
             **openapi.problem_responses({404: ["template_not_found"]}),

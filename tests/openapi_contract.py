@@ -100,3 +100,28 @@ def contract_problems(method: str, path: str, status: int, content_type: str, co
         f"{where}: at {'/'.join(str(p) for p in error.absolute_path) or '(body)'}: {error.message}"
         for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     ][:5]
+
+
+def _schema_problems(schema: dict[str, Any], value: Any, where: str) -> list[str]:
+    validator = Draft202012Validator({**_to_json_schema(schema), "components": _components()})
+    return [
+        f"{where}: at {'/'.join(str(p) for p in error.absolute_path) or '(body)'}: {error.message}"
+        for error in validator.iter_errors(value)
+    ]
+
+
+def example_problems() -> list[str]:
+    """Every request and response example of the document that its own schema refuses."""
+    problems: list[str] = []
+    for template, path_item in _document().get("paths", {}).items():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict):
+                continue
+            bodies = [("request", operation.get("requestBody", {}).get("content", {}))]
+            bodies += [(status, r.get("content", {})) for status, r in operation.get("responses", {}).items()]
+            for part, content in bodies:
+                for media_type, media in content.items():
+                    for name, example in media.get("examples", {}).items():
+                        where = f"{method.upper()} {template} {part} {media_type} example {name!r}"
+                        problems += _schema_problems(media.get("schema", {}), example.get("value"), where)
+    return problems

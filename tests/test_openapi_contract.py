@@ -62,3 +62,38 @@ def test_an_undocumented_api_path_fails_but_unknown_routes_and_other_prefixes_pa
     ]
     assert check("GET", "/v1/nowhere", 404, "application/problem+json", PROBLEM) == []
     assert check("GET", "/healthz", 200, "application/json", {"status": "ok"}) == []
+
+
+def test_every_example_in_the_document_matches_its_schema() -> None:
+    from openapi_contract import example_problems
+
+    assert example_problems() == []
+
+
+def test_every_operation_has_a_summary_and_the_main_ones_an_example() -> None:
+    import yaml
+    from openapi_contract import DOCUMENT
+
+    document = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+    operations = {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert [key for key, operation in operations.items() if not operation.get("summary")] == []
+    with_examples = sorted(
+        operation["operationId"]
+        for operation in operations.values()
+        if "examples" in str(operation.get("responses", {}))
+        or "examples" in str(operation.get("requestBody"))
+    )
+    assert with_examples == [
+        "runs_create",
+        "runs_index_retrieve",
+        "runs_list",
+        "runs_retrieve",
+        "runs_state_retrieve",
+        "runs_state_window_retrieve",
+        "templates_list",
+        "templates_retrieve",
+    ]
