@@ -69,9 +69,11 @@ def _route_for(path: str) -> str | None:
 
 def contract_problems(method: str, path: str, status: int, content_type: str, content: bytes) -> list[str]:
     """Every way this response disagrees with the document (empty when it agrees)."""
-    if not path.startswith(CHECKED_PREFIXES) or status == 405:
-        return []  # outside the API, or a method the route does not have at all
+    if not path.startswith(CHECKED_PREFIXES) or status == 405 or method.upper() in {"HEAD", "OPTIONS"}:
+        return []  # outside the API, a method the route does not have, or HTTP plumbing (CORS preflight)
     media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "text/html":
+        return []  # DRF's browsable API (?format=api) renders the same data as a page, not the contract
     template = _route_for(path)
     if template is None:
         if status == 404 or media_type not in JSON_TYPES:

@@ -97,3 +97,8 @@ def test_every_operation_has_a_summary_and_the_main_ones_an_example() -> None:
         "templates_list",
         "templates_retrieve",
     ]
+
+
+def test_browsable_pages_and_preflights_are_not_the_json_contract() -> None:
+    assert contract_problems("GET", "/v1/runs", 200, "text/html; charset=utf-8", b"<html></html>") == []
+    assert contract_problems("OPTIONS", "/v1/runs", 200, "application/json", b"{}") == []
