@@ -46,7 +46,7 @@ def _env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    if raw.strip() == "" or "\x00" in raw:
+    if raw.strip() == "":
         _refuse(name, "a directory path", raw)
     return Path(raw)
 
