@@ -116,3 +116,66 @@ def test_chunked_body_a_server_cannot_frame_is_refused_not_read_as_empty(client:
         problem("invalid_request", 400, "This server cannot read a chunked body; send Content-Length."),
     )
     assert stream.bytes_read == 0
+
+
+@pytest.mark.live
+def test_a_real_chunked_request_through_gunicorn(tmp_path: Path, data_root: Path) -> None:
+    """gunicorn decodes chunking and marks the input terminated: the body is read, not seen as empty."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "FLOWTIME_DATA_DIR": str(data_root),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FLOWTIME_ALLOW_ANONYMOUS_WRITES": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True, timeout=120
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "flowtime_site.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        body = json.dumps({"templateId": "order-system", "options": {"dryRun": True}}).encode()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.putrequest("POST", "/v1/runs")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        for start in range(0, len(body), 16):
+            piece = body[start : start + 16]
+            connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        connection.send(b"0\r\n\r\n")
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        connection.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+    assert response.status == 200, answer
+    assert answer["plan"]["templateId"] == "order-system"
