@@ -49,3 +49,24 @@ def anonymous_reads(result: dict[str, Any], generator: Any, request: Any, public
         if isinstance(operation, dict) and {} not in operation.setdefault("security", []):
             operation["security"].append({})
     return result
+
+
+def strict_request_bodies(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Request objects refuse unknown keys (``runs.serializers.StrictSerializer``): say so in the schema."""
+    from runs.serializers import StrictSerializer
+
+    strict: list[type] = []
+    pending: list[type] = [StrictSerializer]
+    while pending:
+        klass = pending.pop()
+        for sub in klass.__subclasses__():
+            strict.append(sub)
+            pending.append(sub)
+    schemas = result.get("components", {}).get("schemas", {})
+    for klass in strict:
+        name = klass.__name__.removesuffix("Serializer")
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
+    return result

@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "flowtime_site.openapi_hooks.problem_json_responses",
         "flowtime_site.openapi_hooks.anonymous_reads",
+        "flowtime_site.openapi_hooks.strict_request_bodies",
     ],
 }
 

@@ -169,6 +169,8 @@ class RunModeField(JsonStringField):
 
 
 class RunOptionsSerializer(StrictSerializer):
+    """How the run id is chosen, and whether to plan only or replace an existing run."""
+
     deterministicRunId = JsonBooleanField(required=False, default=False)
     runId = RunIdField(required=False, allow_null=True, default=None, trim_whitespace=False)
     dryRun = JsonBooleanField(required=False, default=False)
@@ -176,9 +178,11 @@ class RunOptionsSerializer(StrictSerializer):
 
 
 class TelemetryRequestSerializer(StrictSerializer):
-    captureDirectory = JsonPathField(trim_whitespace=False)
+    """The capture bundle a telemetry run reads, and template parameters bound to its files."""
+
+    captureDirectory = JsonPathField(trim_whitespace=False, min_length=1)
     bindings = serializers.DictField(
-        child=JsonPathField(trim_whitespace=False), required=False, allow_null=True
+        child=JsonPathField(trim_whitespace=False, min_length=1), required=False, allow_null=True
     )
 
 
@@ -198,6 +202,8 @@ class RngKindField(JsonStringField):
 
 
 class RngSerializer(StrictSerializer):
+    """The run's random seed (recorded in the manifest and the inputHash)."""
+
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
     # FlowTime UI sends {"kind": "pcg32", "seed": 123} (spec 07 §7.5); pcg32 is the engine's only RNG.
     kind = RngKindField(required=False, allow_null=True)
@@ -210,7 +216,8 @@ class RunCreateSerializer(StrictSerializer):
     has a default.
     """
 
-    templateId = JsonStringField(max_length=200)
+    # Trimmed, so a blank id is "may not be blank"; the pattern states it for the schema.
+    templateId = JsonStringField(max_length=200, min_length=1, validators=[RegexValidator(r"\S")])
     mode = RunModeField(required=False, allow_null=True)
     parameters = serializers.DictField(required=False, allow_null=True, default=dict)
     telemetry = TelemetryRequestSerializer(required=False, allow_null=True)

@@ -128,7 +128,11 @@ class RunViewSet(viewsets.ViewSet):
     @extend_schema(
         request=RunCreateSerializer,
         parameters=[
-            OpenApiParameter("dryRun", str, enum=["true", "false"]),
+            OpenApiParameter(
+                "dryRun",
+                {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"},
+                description="true or false, any case; true plans only (like options.dryRun).",
+            ),
             OpenApiParameter(
                 idempotency.HEADER,
                 str,
