@@ -57,10 +57,11 @@ def strict_request_bodies(
     """Request objects refuse unknown keys (``runs.serializers.StrictSerializer``): say so in the schema."""
     from runs.serializers import StrictSerializer
 
-    strict: list[type] = []
-    pending: list[type] = [StrictSerializer]
+    strict: list[type[StrictSerializer]] = []
+    pending: list[type[StrictSerializer]] = [StrictSerializer]
     while pending:
         klass = pending.pop()
+        sub: type[StrictSerializer]
         for sub in klass.__subclasses__():
             strict.append(sub)
             pending.append(sub)
