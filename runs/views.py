@@ -144,6 +144,21 @@ class RunViewSet(viewsets.ViewSet):
                 ),
                 pattern=r"^[\x21-\x7e]{1,255}$",
             ),
+            OpenApiParameter(
+                "Location",
+                str,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="/v1/runs/{runId} of the new run.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200, 201],
+                enum=["true"],
+                description="Present when the answer is the stored one of an earlier request with this key.",
+            ),
         ],
         summary="Create a run from a template (or plan it: dry run)",
         description=(
