@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
+from rest_framework.utils.json import strict_constant as json_strict_constant
 
-from runs.errors import FlowtimeError, InvalidParameter
+from runs.errors import FlowtimeError, InvalidParameter, InvalidRequest
 
 if TYPE_CHECKING:  # DRF imports this module while it loads its own views: no runtime import
     from rest_framework.views import APIView
@@ -26,8 +30,36 @@ class RequestTooLarge(FlowtimeError):
         super().__init__("The request body exceeds 1 MiB.", "request_too_large", 413)
 
 
+# Deeper bodies are refused with 400 before any code walks them: Python's JSON decoder and every
+# recursive walker after it would otherwise hit the interpreter's recursion limit (a 500). No
+# request of spec 05 nests deeper than 4 levels; 32 leaves room for parameter values.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects/arrays more than ``limit`` levels deep (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def nested_too_deeply() -> InvalidRequest:
+    return InvalidRequest(f"The request body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep.")
+
+
 class LimitedJSONParser(JSONParser):
-    """JSON bodies of at most 1 MiB (spec 05 §2), refused before they are read in full."""
+    """JSON bodies of at most 1 MiB (spec 05 §2), refused before they are read in full, and nested at
+    most ``MAX_JSON_DEPTH`` levels."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         request = (parser_context or {}).get("request")
@@ -35,14 +67,20 @@ class LimitedJSONParser(JSONParser):
             length = request.META.get("CONTENT_LENGTH") or "0"
             if length.isdigit() and int(length) > MAX_BODY_BYTES:
                 raise RequestTooLarge()
-        if stream is not None:
-            data = stream.read(MAX_BODY_BYTES + 1)
-            if len(data) > MAX_BODY_BYTES:
-                raise RequestTooLarge()
-            import io
-
-            stream = io.BytesIO(data)
-        return super().parse(stream, media_type, parser_context)
+        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise RequestTooLarge()
+        encoding = (parser_context or {}).get("encoding") or "utf-8"
+        try:
+            text = raw.decode(encoding)
+            data = json.loads(text, parse_constant=json_strict_constant if self.strict else None)
+        except RecursionError:
+            raise nested_too_deeply() from None
+        except ValueError:
+            raise ParseError("Malformed JSON request body.") from None
+        if json_depth_exceeds(data, MAX_JSON_DEPTH):
+            raise nested_too_deeply()
+        return data
 
 
 class SessionUnlessAnonymousWrite(SessionAuthentication):
@@ -91,6 +129,30 @@ def single_query_value(params: Mapping[str, Any], name: str) -> str | None:
     if len(values) > 1:
         raise InvalidParameter(name, f"{name} may be given only once.")
     return str(values[0])
+
+
+# DRF's own format suffix (``?format=api`` for the browsable API) is accepted on every route.
+ALWAYS_ACCEPTED_QUERY = ("format",)
+
+
+def check_query_names(params: Mapping[str, Any], accepted: Sequence[str]) -> None:
+    """Refuse unknown and empty query parameters: ``?template=x`` must not look like a filter that
+    applied, and ``?createdBefore=`` is not a date. The first problem becomes ``invalid_parameter``."""
+    allowed = [*accepted, *ALWAYS_ACCEPTED_QUERY]
+    listing = ", ".join(accepted)
+    for name in params:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, list(accepted), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise InvalidParameter(
+                name, f"Unknown query parameter '{name}'.{hint} Accepted parameters: {listing}."
+            )
+    for name in params:
+        if name in ALWAYS_ACCEPTED_QUERY:
+            continue
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if any(str(value).strip() == "" for value in values):
+            raise InvalidParameter(name, f"{name} must not be empty; leave it out to not filter.")
 
 
 def parse_page_request(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
 
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter, Histogram
 
@@ -70,3 +72,35 @@ class RequestIdMiddleware:
             },
         )
         return response
+
+
+class ChunkedBodyMiddleware:
+    """Reads a chunked request body (no ``Content-Length``) under the same 1 MiB limit as any other.
+
+    Django's WSGI request reads ``Content-Length`` bytes, so a chunked body looked empty and a 3 MiB
+    upload answered "templateId required". A server that decodes chunking (gunicorn) marks the input
+    ``wsgi.input_terminated``: we read at most limit + 1 bytes and answer 413 beyond the limit. A
+    server that does not cannot frame the body, so it is refused rather than read as empty.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH") and hasattr(request, "environ"):
+            from flowtime_site.api import MAX_BODY_BYTES, RequestTooLarge
+            from flowtime_site.problems import problem_response
+            from runs.errors import InvalidRequest
+
+            environ = request.environ
+            if not environ.get("wsgi.input_terminated"):
+                return problem_response(
+                    request, InvalidRequest("This server cannot read a chunked body; send Content-Length.")
+                )
+            data = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+            if len(data) > MAX_BODY_BYTES:
+                return problem_response(request, RequestTooLarge())
+            request.META["CONTENT_LENGTH"] = str(len(data))
+            request._stream = LimitedStream(io.BytesIO(data), len(data))  # type: ignore[assignment]
+        return self.get_response(request)

@@ -157,6 +157,17 @@ def _django_problem(request: HttpRequest, code: str, status: int, detail: str) -
     )
 
 
+def problem_response(request: HttpRequest, error: FlowtimeError) -> HttpResponse:
+    """A problem+json answer from outside DRF (middleware), same body as the exception handler's."""
+    body = problem_from_error(error, request.path)
+    return JsonResponse(
+        body,
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"separators": (",", ":")},
+    )
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # Under the API prefixes the sentence names the path, so a UI showing ``error`` word for word says
     # what is missing, and an unknown sub-path of a run never reads as a missing run (spec 07 §6).

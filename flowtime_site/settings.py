@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from corsheaders.defaults import default_headers as cors_default_headers
 
 from runs.version import package_version
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _refuse(name: str, accepts: str, raw: str) -> NoReturn:
+    """Stop start-up with one line naming the variable and what it accepts (no traceback)."""
+    raise SystemExit(f"Configuration error: {name} must be {accepts}, got {raw!r}.")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -23,21 +30,40 @@ def _env_bool(name: str, default: bool) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+    _refuse(name, "true or false (also 1/0, yes/no, on/off)", raw)
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+    text = raw.strip().replace("_", "")
+    if not text.isdigit() or int(text) < minimum:
+        _refuse(name, f"a whole number ≥ {minimum} (digits only, e.g. {default})", raw)
+    return int(text)
+
+
+def _env_path(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip() == "":
+        _refuse(name, "a directory path", raw)
+    return Path(raw)
 
 
 def _env_list(name: str, sep: str = ",") -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(sep) if item.strip()]
+
+
+def _env_origins(name: str) -> list[str]:
+    origins = _env_list(name)
+    for origin in origins:
+        if not re.fullmatch(r"https?://[^/\s?#]+", origin):
+            _refuse(
+                name, "comma-separated origins such as https://ui.example or http://localhost:5173", origin
+            )
+    return origins
 
 
 DEBUG = _env_bool("DEBUG", False)
@@ -98,6 +124,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "flowtime_site.middleware.RequestIdMiddleware",
+    "flowtime_site.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Admin and API-docs assets without a separate web server, DEBUG on or off.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -152,7 +179,7 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("FLOWTIME_STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT = _env_path("FLOWTIME_STATIC_ROOT", VAR_DIR / "static")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even when still empty
 # Serve straight from the apps' static folders (no collectstatic step for `make run`); a deployment
 # may still run collectstatic and let WhiteNoise serve STATIC_ROOT with long cache headers.
@@ -162,13 +189,15 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- FlowTime ---------------------------------------------------------------------------------
-FLOWTIME_DATA_DIR = Path(os.environ.get("FLOWTIME_DATA_DIR", str(VAR_DIR / "data")))
-FLOWTIME_TEMPLATES_DIR = Path(
-    os.environ.get("FLOWTIME_TEMPLATES_DIR", str(BASE_DIR / "templates_catalog" / "catalog"))
-)
+# Every FLOWTIME_* variable is read and validated here, once, at start-up (docs/operations.md lists
+# them); a bad value stops start-up with one line. Nothing else reads FLOWTIME_* from the environment.
+FLOWTIME_DATA_DIR = _env_path("FLOWTIME_DATA_DIR", VAR_DIR / "data")
+FLOWTIME_TEMPLATES_DIR = _env_path("FLOWTIME_TEMPLATES_DIR", BASE_DIR / "templates_catalog" / "catalog")
 FLOWTIME_TELEMETRY_ROOTS = os.environ.get("FLOWTIME_TELEMETRY_ROOTS", "")
-FLOWTIME_MAX_BINS = _env_int("FLOWTIME_MAX_BINS", 10000)
-FLOWTIME_STATE_MAX_WINDOW_BINS = _env_int("FLOWTIME_STATE_MAX_WINDOW_BINS", 500)
+FLOWTIME_MAX_BINS = _env_int("FLOWTIME_MAX_BINS", 10000, minimum=1)
+FLOWTIME_STATE_MAX_WINDOW_BINS = _env_int("FLOWTIME_STATE_MAX_WINDOW_BINS", 500, minimum=1)
+FLOWTIME_SERIES_CACHE_MAX_VALUES = _env_int("FLOWTIME_SERIES_CACHE_MAX_VALUES", 50_000_000)
+FLOWTIME_STATE_BODY_CACHE_CELLS = _env_int("FLOWTIME_STATE_BODY_CACHE_CELLS", 1_000_000)
 FLOWTIME_ALLOW_ANONYMOUS_WRITES = _env_bool("FLOWTIME_ALLOW_ANONYMOUS_WRITES", False)
 FLOWTIME_REQUIRE_AUTH_FOR_READS = _env_bool("FLOWTIME_REQUIRE_AUTH_FOR_READS", False)
 # Build facts shown by GET /v1/healthz (spec 07 §3.2); empty means "not known".
@@ -188,8 +217,9 @@ if FLOWTIME_METRICS_DIR:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", FLOWTIME_METRICS_DIR)
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
-CORS_ALLOWED_ORIGINS = _env_list("FLOWTIME_CORS_ORIGINS")
-CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID"]
+CORS_ALLOWED_ORIGINS = _env_origins("FLOWTIME_CORS_ORIGINS")
+CORS_EXPOSE_HEADERS = ["Location", "X-Request-ID", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -224,6 +254,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flowtime_site.openapi_hooks.problem_json_responses",
+        "flowtime_site.openapi_hooks.anonymous_reads",
+        "flowtime_site.openapi_hooks.strict_request_bodies",
+    ],
 }
 
 LOGGING = {

@@ -8,7 +8,7 @@ no Django so the pure domain packages can use it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Human titles for problem+json, one per code of spec 05 §7 (and the CLI-only codes of spec 04).
@@ -46,6 +46,8 @@ TITLES: dict[str, str] = {
     "prune_refused": "Prune refused",
     "internal_error": "Internal server error",
     "service_unavailable": "Service unavailable",
+    "idempotency_key_reused": "Idempotency key reused",
+    "idempotency_key_in_progress": "Idempotency key in progress",
 }
 
 
@@ -84,17 +86,25 @@ class Issue:
         return item
 
 
-@dataclass
 class FlowtimeError(Exception):
-    """Base of every expected failure: a stable ``code``, an HTTP ``status`` and a ``detail``."""
+    """Base of every expected failure: a stable ``code``, an HTTP ``status`` and a ``detail``.
 
-    detail: str
-    code: str = "internal_error"
-    status: int = 500
-    errors: Sequence[Issue] = field(default_factory=tuple)
+    A plain exception class (not a dataclass): hashable like any exception, and picklable for every
+    subclass whatever its ``__init__`` signature (process pools send errors back to the parent).
+    """
 
-    def __post_init__(self) -> None:
-        super().__init__(self.detail)
+    def __init__(
+        self,
+        detail: str,
+        code: str = "internal_error",
+        status: int = 500,
+        errors: Sequence[Issue] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.status = status
+        self.errors: tuple[Issue, ...] = tuple(errors)
 
     @property
     def title(self) -> str:
@@ -102,6 +112,21 @@ class FlowtimeError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, status={self.status}, detail={self.detail!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default would call ``cls(*self.args)``, which fails for subclasses whose
+        # __init__ takes other arguments (CaptureError(code, detail)); rebuild from the state instead.
+        return (_restore_error, (type(self), dict(self.__dict__)))
+
+
+def _restore_error(cls: type[FlowtimeError], state: dict[str, Any]) -> FlowtimeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("detail", ""))
+    error.__dict__.update(state)
+    return error
 
 
 def error_lines(error: FlowtimeError) -> list[str]:
@@ -226,6 +251,28 @@ class ServiceUnavailable(FlowtimeError):
 class RunCancelled(FlowtimeError):
     def __init__(self, detail: str = "Run creation was cancelled; nothing was written.") -> None:
         super().__init__(detail, "run_cancelled", 499)
+
+
+class IdempotencyKeyReused(FlowtimeError):
+    """The same ``Idempotency-Key`` came back with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used with a different request; use a new key.",
+            "idempotency_key_reused",
+            422,
+        )
+
+
+class IdempotencyKeyInProgress(FlowtimeError):
+    """The request holding this key is still running after the wait; the client retries later."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            "idempotency_key_in_progress",
+            409,
+        )
 
 
 # Issue codes produced by the engine validator (spec 02 §10); the API groups them as model_invalid.

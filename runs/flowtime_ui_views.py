@@ -20,6 +20,7 @@ TAG = "flowtime-ui-compat"
 
 @extend_schema(
     operation_id="ui_templates_list",
+    summary="FlowTime UI: the template catalog as a bare array",
     tags=[TAG],
     parameters=[
         OpenApiParameter("category", str, description="general (any case) or empty: all; else none.")
@@ -34,6 +35,7 @@ def ui_templates_view(request: Request) -> Response:
 
 @extend_schema(
     operation_id="ui_templates_categories",
+    summary="FlowTime UI: the template categories",
     tags=[TAG],
     responses={
         200: inline_serializer(
@@ -48,6 +50,7 @@ def ui_template_categories_view(request: Request) -> Response:
 
 @extend_schema(
     operation_id="ui_templates_retrieve",
+    summary="FlowTime UI: one template with its parameter list",
     tags=[TAG],
     responses={200: openapi.UiTemplateDetail, 404: openapi.Problem},
 )

@@ -43,3 +43,26 @@ class Run(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.template_key = self.template_id.lower()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class IdempotencyKey(models.Model):
+    """The answer to a ``POST /v1/runs`` kept for retries that repeat its ``Idempotency-Key``.
+
+    A row with ``status`` null is a claim: its request is being processed. The unique constraint on
+    (scope, key) is what makes concurrent requests with one key end in one run.
+    """
+
+    scope = models.CharField(max_length=64, help_text="user:<id>, or anonymous for unauthenticated writes.")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField("request hash", max_length=80)
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Null while in progress.")
+    body = models.TextField(blank=True)
+    location = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField("created at")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

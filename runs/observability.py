@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 run_logger = logging.getLogger("flowtime.runs")
@@ -17,10 +18,10 @@ run_logger = logging.getLogger("flowtime.runs")
 current_request_id: ContextVar[str | None] = ContextVar("flowtime_request_id", default=None)
 
 
-def log_event(event: str, **fields: Any) -> None:
+def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log one named event; fields with ``None`` values are kept so every line has the same keys."""
     fields.setdefault("requestId", current_request_id.get())
-    run_logger.info(event, extra={"event": event, "fields": fields})
+    run_logger.log(level, event, extra={"event": event, "fields": fields})
 
 
 @contextmanager
@@ -33,12 +34,18 @@ def timed() -> Iterator[dict[str, float]]:
         box["ms"] = round((time.perf_counter() - start) * 1000, 3)
 
 
+def log_timestamp(created: float) -> str:
+    """ISO 8601 in UTC with milliseconds and ``Z``: ``2026-12-06T09:00:00.123Z``."""
+    moment = datetime.fromtimestamp(created, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
 class JsonLineFormatter(logging.Formatter):
     """Formats records as single-line JSON with ``event`` and the record's structured fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": log_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": getattr(record, "event", None) or record.getMessage(),
@@ -63,7 +70,9 @@ def command_logging(verbosity: int) -> Iterator[None]:
     logger = logging.getLogger("flowtime")
     previous = logger.level
     if verbosity < 2:
-        logger.setLevel(logging.WARNING)
+        # run_failed is a warning for a refused request, which the command already prints as
+        # ``code: message``; only errors (bugs, a failed index write) still reach stderr as JSON.
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:

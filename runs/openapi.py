@@ -6,8 +6,14 @@ with the CLI); these classes only describe them for ``/v1/schema`` and ``docs/op
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
+
+from runs import openapi_examples
 
 
 class SessionUnlessAnonymousWriteScheme(SessionScheme):
@@ -160,6 +166,7 @@ class _Page(serializers.Serializer):
     previous = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(many=False)  # a list action answers one page object, not an array of them
 class RunListPage(_Page):
     items = RunListItem(many=True)
 
@@ -199,6 +206,7 @@ class TemplateDetail(serializers.Serializer):
     telemetryBindable = serializers.ListField(child=serializers.CharField())
 
 
+@extend_schema_serializer(many=False)
 class TemplateListPage(_Page):
     items = TemplateSummary(many=True)
 
@@ -317,13 +325,21 @@ class StateWindow(serializers.Serializer):
 
 
 class SeriesIndexEntry(serializers.Serializer):
-    id = serializers.CharField()
-    kind = serializers.CharField()
-    path = serializers.CharField()
-    unit = serializers.CharField()
-    componentId = serializers.CharField()
-    points = serializers.IntegerField()
-    hash = serializers.CharField()
+    """One entry of ``series/index.json`` as stored (spec 03 §3.5); null where the file lacks a key."""
+
+    id = serializers.CharField(allow_null=True)
+    kind = serializers.CharField(allow_null=True)
+    path = serializers.CharField(allow_null=True)
+    unit = serializers.CharField(allow_null=True)
+    componentId = serializers.CharField(allow_null=True)
+    points = serializers.IntegerField(allow_null=True)
+    hash = serializers.CharField(allow_null=True)
+
+
+# ``class`` is a Python keyword, so it cannot be written as an attribute above.
+SeriesIndexEntry._declared_fields["class"] = serializers.CharField(
+    allow_null=True, help_text="The series class (DEFAULT when the run has no classes)."
+)
 
 
 class SeriesIndexGrid(serializers.Serializer):
@@ -424,5 +440,93 @@ class UiTemplateDetail(UiTemplateSummary):
     parameters = UiTemplateParameter(many=True)
 
 
-ERRORS = {400: Problem, 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem}
-READ_ERRORS = {400: Problem, 404: Problem, 409: Problem}
+def problem_responses(codes: Mapping[int, Sequence[str]]) -> dict[Any, OpenApiResponse]:
+    """Documented problem answers of one route: each status with the codes it can carry. (401, 403
+    and 500 are added to every operation by ``flowtime_site.openapi_hooks``.)"""
+    return {
+        (status, "application/problem+json"): OpenApiResponse(
+            Problem, description=", ".join(f"`{code}`" for code in names)
+        )
+        for status, names in codes.items()
+    }
+
+
+RUN_READ_CODES: dict[int, list[str]] = {
+    404: ["run_not_found"],
+    409: ["run_invalid", "provenance_mismatch"],
+}
+RUN_CREATE_CODES: dict[int, list[str]] = {
+    400: ["invalid_request"],
+    404: ["run_not_found"],
+    409: ["run_exists", "run_invalid", "capture_exists", "idempotency_key_in_progress"],
+    413: ["request_too_large"],
+    415: ["unsupported_media_type"],
+    422: [
+        "template_not_found",
+        "template_invalid",
+        "parameter_invalid",
+        "parameter_unknown",
+        "placeholder_unknown",
+        "model_invalid",
+        "capture_not_found",
+        "capture_invalid",
+        "capture_hash_mismatch",
+        "binding_invalid",
+        "path_forbidden",
+        "idempotency_key_reused",
+    ],
+}
+LIST_CODES: dict[int, list[str]] = {400: ["invalid_parameter"]}
+
+ERRORS = problem_responses(RUN_CREATE_CODES)
+READ_ERRORS = problem_responses({400: ["invalid_parameter"], **RUN_READ_CODES})
+
+
+RUN_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Deterministic simulation run",
+        summary="order-system with a deterministic id",
+        description="The same body always gives the same run id; a repeat answers 200 with wasReused.",
+        value={
+            "templateId": "order-system",
+            "mode": "simulation",
+            "parameters": {"bins": 4},
+            "options": {"deterministicRunId": True},
+            "rng": {"seed": 42},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Telemetry run",
+        summary="it-system-microservices from a capture bundle",
+        description="The capture directory resolves under <data>/telemetry; bindings name its files.",
+        value={
+            "templateId": "it-system-microservices",
+            "mode": "telemetry",
+            "telemetry": {
+                "captureDirectory": "it-system-demo",
+                "bindings": {"telemetryRequestsSource": "LoadBalancer_arrivals.csv"},
+            },
+            "options": {"deterministicRunId": True},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Dry run",
+        summary="Plan only: validate everything, write nothing",
+        value={"templateId": "order-system", "options": {"dryRun": True, "deterministicRunId": True}},
+        request_only=True,
+    ),
+]
+
+
+def response_example(name: str, value: Any, status: int = 200) -> OpenApiExample:
+    """A real answer of this server as the example of one status (``runs.openapi_examples``)."""
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+RUN_CREATE_EXAMPLES += [
+    response_example("Run created", openapi_examples.RUN_RESPONSE, 201),
+    response_example("Dry run", openapi_examples.DRY_RUN_RESPONSE, 200),
+    response_example("Invalid parameters", openapi_examples.PARAMETER_PROBLEM, 422),
+]

@@ -7,6 +7,7 @@ place; the index row follows and can always be rebuilt from disk.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -138,6 +139,9 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """What ``create_run`` did. For a dry run ``plan`` is set, nothing was written, and ``run_id`` is
+    the predicted id (empty when the id would be random)."""
+
     run_id: str
     was_reused: bool
     input_hash: str
@@ -145,6 +149,11 @@ class RunOutcome:
     template_id: str
     # The RunResponse built in memory from what this call published; None for a reused run.
     body: dict[str, Any] | None = None
+    plan: RunPlan | None = None
+
+    @property
+    def is_dry_run(self) -> bool:
+        return self.plan is not None
 
 
 def _normalise_mode(value: str | None) -> str | None:
@@ -341,10 +350,21 @@ def create_run(
     cancel: CancelToken | None = None,
     progress: ProgressSink | None = None,
 ) -> RunOutcome:
-    """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind."""
+    """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind;
+    a dry run (``request.dry_run``) only plans and writes nothing at all."""
     from runs import metrics
     from runs.services import run_index_refresh
 
+    if request.dry_run:
+        plan = plan_run(request, progress=progress)
+        return RunOutcome(
+            run_id=plan.predicted_run_id or "",
+            was_reused=False,
+            input_hash=plan.input_hash,
+            mode=plan.mode,
+            template_id=plan.template_id,
+            plan=plan,
+        )
     report = progress or (lambda stage, detail: None)
     checkpoint = cancel.raise_if_cancelled if cancel is not None else (lambda: None)
     mode_label = (request.mode or ("telemetry" if request.telemetry else "simulation")).strip().lower()
@@ -358,37 +378,47 @@ def create_run(
         code=None,
         durationMs=None,
     )
+    started = time.perf_counter()
     stage_name = "validate"
     stage_started: float | None = None
+    # What every event after planning names: the planned id (null only for a random id until it is
+    # drawn, at write_artifacts), the resolved template and mode.
+    known = {"runId": request.run_id, "templateId": request.template_id}
 
     def close_stage() -> None:
-        if stage_started is not None:
-            seconds = time.perf_counter() - stage_started
-            metrics.observe_stage(mode=mode_label, stage=stage_name, seconds=seconds)
+        nonlocal stage_started
+        if stage_started is None:
+            return
+        seconds = time.perf_counter() - stage_started
+        stage_started = None
+        metrics.observe_stage(mode=mode_label, stage=stage_name, seconds=seconds)
+        log_event(
+            "run_stage",
+            stage=stage_name,
+            runId=known["runId"],
+            templateId=known["templateId"],
+            mode=mode_label,
+            code=None,
+            durationMs=round(seconds * 1000, 3),
+        )
 
     def enter(stage: str, detail: str) -> None:
         nonlocal stage_name, stage_started
         close_stage()
+        if stage in {"write_artifacts", "publish", "index"}:
+            known["runId"] = detail  # these stages are reported with the final run id
         stage_name, stage_started = stage, time.perf_counter()
         report(stage, detail)
         # Once published the run exists (disk is the truth): indexing always completes, so the
         # directory never goes without its row. Before that, each stage starts with a cancel check.
         if stage != "index":
             checkpoint()
-        log_event(
-            "run_stage",
-            stage=stage,
-            runId=request.run_id,
-            templateId=request.template_id,
-            mode=mode_label,
-            code=None,
-            durationMs=None,
-        )
 
     with timed() as clock:
         try:
             plan = plan_run(request, progress=enter)
             mode_label = plan.mode
+            known.update(runId=plan.predicted_run_id, templateId=plan.template_id)
             if plan.on_demand is not None:
                 from telemetry.services import on_demand_capture_publish
 
@@ -396,13 +426,14 @@ def create_run(
                 on_demand_capture_publish(plan.on_demand)
             reused = _check_target_before_work(plan)
             if reused is not None:
+                close_stage()
                 log_event(
                     "run_reused",
                     runId=reused.run_id,
                     templateId=plan.template_id,
                     mode=plan.mode,
                     code=None,
-                    durationMs=None,
+                    durationMs=round((time.perf_counter() - started) * 1000, 3),
                 )
                 return reused
             outcome = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
@@ -420,6 +451,7 @@ def create_run(
                     code="index_failed",
                     error=type(exc).__name__,
                     durationMs=None,
+                    level=logging.ERROR,
                 )
             close_stage()
         except BaseException as exc:
@@ -428,14 +460,17 @@ def create_run(
             else:
                 code = "internal_error" if isinstance(exc, Exception) else "interrupted"
             metrics.run_failed(mode=mode_label, template=_template_label(request, stage_name), code=code)
+            # A refused request is the client's to fix (warning); anything else is ours (error).
+            internal = not isinstance(exc, FlowtimeError) or exc.status >= 500
             log_event(
                 "run_failed",
-                runId=request.run_id,
-                templateId=request.template_id,
+                runId=known["runId"],
+                templateId=known["templateId"],
                 mode=mode_label,
                 code=code,
                 stage=stage_name,
-                durationMs=None,
+                durationMs=round((time.perf_counter() - started) * 1000, 3),
+                level=logging.ERROR if internal else logging.WARNING,
             )
             raise
     if not outcome.was_reused:  # another request published the same run first

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from runs import artifacts
@@ -106,50 +109,122 @@ class JsonIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
-class RunOptionsSerializer(serializers.Serializer):
+def unknown_field_message(name: str, known: list[str]) -> str:
+    """``Unknown field 'params'; did you mean 'parameters'?`` (the hint only when one is close)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else "."
+    return f"Unknown field '{name}'{hint}"
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not declare: a typo (``params``) must not silently plan the defaults.
+
+    Each unknown key becomes its own ``errors[]`` item, reported together with every other problem of
+    the object; nested strict serializers prefix their own path (``options.deterministic``).
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[serializers.ErrorDetail]] = {}
+        if isinstance(data, Mapping):
+            known = list(self.fields)
+            for key in data:
+                if key not in self.fields:
+                    message = unknown_field_message(str(key), known)
+                    unknown[str(key)] = [serializers.ErrorDetail(message, code="unknown_field")]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+@extend_schema_field({"type": "string", "nullable": True, "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"})
+class RunIdField(JsonStringField):
+    """A client-chosen run id; the pattern is checked by the service (its message names it)."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "pattern": r"^\s*([Ss][Ii][Mm][Uu][Ll][Aa][Tt][Ii][Oo][Nn]|[Tt][Ee][Ll][Ee][Mm][Ee][Tt][Rr][Yy])\s*$",
+        "description": "simulation or telemetry, any case; default: telemetry when a capture is given.",
+    }
+)
+class RunModeField(JsonStringField):
+    """``simulation``/``telemetry``, trimmed, any case; checked by the service."""
+
+
+class RunOptionsSerializer(StrictSerializer):
+    """How the run id is chosen, and whether to plan only or replace an existing run."""
+
     deterministicRunId = JsonBooleanField(required=False, default=False)
-    runId = JsonStringField(required=False, allow_null=True, default=None, trim_whitespace=False)
+    runId = RunIdField(required=False, allow_null=True, default=None, trim_whitespace=False)
     dryRun = JsonBooleanField(required=False, default=False)
     overwriteExisting = JsonBooleanField(required=False, default=False)
 
 
-class CaptureOnDemandOptionsSerializer(serializers.Serializer):
+class CaptureOnDemandOptionsSerializer(StrictSerializer):
     gapFillNan = JsonBooleanField(required=False, default=False)
     gapDetect = JsonBooleanField(required=False, default=False)
     gapFillGaps = JsonBooleanField(required=False, default=False)
 
 
-class TelemetryRequestSerializer(serializers.Serializer):
-    """Exactly one of ``captureDirectory`` and ``sourceRunId`` (checked by the service)."""
+class TelemetryRequestSerializer(StrictSerializer):
+    """The capture bundle a telemetry run reads (``captureDirectory``) or the run to capture on demand
+    (``sourceRunId``): exactly one, checked by the service; and template parameters bound to its files."""
 
-    captureDirectory = JsonPathField(trim_whitespace=False, required=False, allow_null=True, default=None)
-    sourceRunId = JsonPathField(trim_whitespace=False, required=False, allow_null=True, default=None)
+    captureDirectory = JsonPathField(
+        trim_whitespace=False, min_length=1, required=False, allow_null=True, default=None
+    )
+    sourceRunId = JsonPathField(
+        trim_whitespace=False, min_length=1, required=False, allow_null=True, default=None
+    )
     captureOptions = CaptureOnDemandOptionsSerializer(required=False, allow_null=True, default=None)
     bindings = serializers.DictField(
-        child=JsonPathField(trim_whitespace=False), required=False, allow_null=True
+        child=JsonPathField(trim_whitespace=False, min_length=1), required=False, allow_null=True
     )
 
 
-class RngSerializer(serializers.Serializer):
-    # FlowTime UI clients send {"kind": "pcg32", "seed": …}; the only generator is pcg32 (spec 07 §7.5).
-    kind = serializers.JSONField(required=False, allow_null=True)
+class RngKindField(JsonStringField):
+    """``pcg32`` in any case (spec 07 §7.5); anything else, blank included, has one message."""
+
+    MESSAGE = "rng.kind must be 'pcg32'."
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [RegexValidator(r"^\s*[Pp][Cc][Gg]32\s*$", self.MESSAGE, code="invalid")]
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        blank = isinstance(data, str) and data.strip() == ""
+        not_text = data is not None and data is not serializers.empty and not isinstance(data, str)
+        if blank or not_text:
+            raise serializers.ValidationError(self.MESSAGE, code="invalid")
+        return super().run_validation(data)
+
+
+class RngSerializer(StrictSerializer):
+    """The run's random seed (recorded in the manifest and the inputHash)."""
+
     seed = JsonIntegerField(min_value=0, required=False, allow_null=True)
-
-    def validate_kind(self, value: Any) -> Any:
-        if value is not None and not (isinstance(value, str) and value.lower() == "pcg32"):
-            raise serializers.ValidationError("rng.kind must be 'pcg32'.", code="invalid")
-        return value
+    # FlowTime UI sends {"kind": "pcg32", "seed": 123} (spec 07 §7.5); pcg32 is the engine's only RNG.
+    kind = RngKindField(required=False, allow_null=True)
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     """Shape checks only (JSON types, required keys); every rule about values lives in the service.
 
     FlowTime UI clients write nulls for absent objects, so ``null`` is accepted wherever the service
     has a default.
     """
 
-    templateId = JsonStringField(max_length=200)
-    mode = JsonStringField(required=False, allow_null=True)
+    # Trimmed, so a blank id is "may not be blank"; the pattern states it for the schema.
+    templateId = JsonStringField(max_length=200, min_length=1, validators=[RegexValidator(r"\S")])
+    mode = RunModeField(required=False, allow_null=True)
     parameters = serializers.DictField(required=False, allow_null=True, default=dict)
     telemetry = TelemetryRequestSerializer(required=False, allow_null=True)
     options = RunOptionsSerializer(required=False, allow_null=True)

@@ -10,8 +10,11 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from runs import openapi, replay
+from runs import openapi, openapi_examples, replay
 from runs.storage import data_root
+
+# A bin number as the state API parses it (digits, at most 9); the run's own bins bound it further.
+BIN_QUERY = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
 
 
 def _query(request: Request) -> dict[str, list[str]]:
@@ -19,8 +22,15 @@ def _query(request: Request) -> dict[str, list[str]]:
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("binIndex", int, required=True)],
-    responses={200: openapi.StateSnapshot, 422: openapi.Problem, **openapi.READ_ERRORS},
+    summary="One bin of a run: every node's metrics and derived values",
+    examples=[openapi.response_example("Bin 0 of an order-system run", openapi_examples.STATE_SNAPSHOT)],
+    parameters=[OpenApiParameter("binIndex", BIN_QUERY, required=True)],
+    responses={
+        200: openapi.StateSnapshot,
+        **openapi.problem_responses(
+            {400: ["invalid_parameter"], **openapi.RUN_READ_CODES, 422: ["mode_validation_failed"]}
+        ),
+    },
 )
 @api_view(["GET"])
 def state_view(request: Request, run_id: str) -> Response:
@@ -28,12 +38,24 @@ def state_view(request: Request, run_id: str) -> Response:
 
 
 @extend_schema(
+    summary="A range of bins of a run: one series per node and metric",
+    examples=[openapi.response_example("Bins 0..1 of an order-system run", openapi_examples.STATE_WINDOW)],
     parameters=[
-        OpenApiParameter("startBin", int, required=True),
-        OpenApiParameter("endBin", int, required=True),
+        OpenApiParameter("startBin", BIN_QUERY, required=True),
+        OpenApiParameter("endBin", BIN_QUERY, required=True),
         OpenApiParameter("mode", str, enum=["operational", "full"]),
     ],
-    responses={200: openapi.StateWindow, 413: openapi.Problem, 422: openapi.Problem, **openapi.READ_ERRORS},
+    responses={
+        200: openapi.StateWindow,
+        **openapi.problem_responses(
+            {
+                400: ["invalid_parameter"],
+                **openapi.RUN_READ_CODES,
+                413: ["window_too_large"],
+                422: ["mode_validation_failed"],
+            }
+        ),
+    },
 )
 @api_view(["GET"])
 def state_window_view(request: Request, run_id: str) -> Response:
@@ -43,20 +65,33 @@ def state_window_view(request: Request, run_id: str) -> Response:
     return Response(body)
 
 
-@extend_schema(responses={200: openapi.SeriesIndex, **openapi.READ_ERRORS})
+@extend_schema(
+    summary="The run's series index: grid and one entry per series file",
+    examples=[openapi.response_example("An order-system series index", openapi_examples.SERIES_INDEX)],
+    responses={200: openapi.SeriesIndex, **openapi.problem_responses(openapi.RUN_READ_CODES)},
+)
 @api_view(["GET"])
 def index_view(request: Request, run_id: str) -> Response:
     return Response(replay.index_body(data_root(), run_id))
 
 
-@extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+@extend_schema(
+    summary="One series as CSV (bin_index,value)",
+    responses={
+        (200, "text/csv"): OpenApiTypes.STR,
+        **openapi.problem_responses({**openapi.RUN_READ_CODES, 404: ["run_not_found", "series_not_found"]}),
+    },
+)
 @api_view(["GET"])
 def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
     text = replay.series_csv(data_root(), run_id, series_id)
     return HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
 
 
-@extend_schema(responses={(200, "text/yaml"): OpenApiTypes.STR})
+@extend_schema(
+    summary="The run's model as YAML",
+    responses={(200, "text/yaml"): OpenApiTypes.STR, **openapi.problem_responses(openapi.RUN_READ_CODES)},
+)
 @api_view(["GET"])
 def model_view(request: Request, run_id: str) -> HttpResponse:
     return HttpResponse(replay.model_bytes(data_root(), run_id), content_type="text/yaml; charset=utf-8")
@@ -68,6 +103,7 @@ def model_view(request: Request, run_id: str) -> HttpResponse:
             "mode", str, enum=["operational", "full"], description="Any case; default operational."
         )
     ],
+    summary="A run's topology as nodes, edges and order (FlowTime UI Topology)",
     responses={200: openapi.RunGraph, **openapi.READ_ERRORS},
 )
 @api_view(["GET"])

@@ -13,23 +13,41 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import page_body, parse_page_request
-from runs import openapi, selectors
+from flowtime_site.api import check_query_names, page_body, parse_page_request
+from runs import idempotency, openapi, openapi_examples, selectors
 from runs.errors import InvalidParameter, InvalidRequest
-from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run, plan_run
+from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body, run_response_body
 from runs.storage import data_root
 from telemetry.services import capture_options
 
 LIST_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("pageSize", int, description="Items per page, 1..200 (default 50)."),
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
+    ),
+    OpenApiParameter(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page (default 50).",
+    ),
     OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
-    OpenApiParameter("templateId", str, description="Exact template id, case-insensitive."),
+    OpenApiParameter(
+        "templateId",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Exact template id, case-insensitive.",
+    ),
     OpenApiParameter("hasWarnings", str, enum=["true", "false"]),
-    OpenApiParameter("createdAfter", OpenApiTypes.DATETIME),
-    OpenApiParameter("createdBefore", OpenApiTypes.DATETIME),
-    OpenApiParameter("search", str, description="Substring of runId or templateTitle."),
+    OpenApiParameter(
+        "createdAfter", OpenApiTypes.DATETIME, description="ISO 8601; runs created at or after."
+    ),
+    OpenApiParameter(
+        "createdBefore", OpenApiTypes.DATETIME, description="ISO 8601; runs created at or before."
+    ),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Substring of runId or templateTitle.",
+    ),
     OpenApiParameter(
         "ordering",
         str,
@@ -93,9 +111,12 @@ class RunViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="runs_list",
         parameters=LIST_PARAMETERS,
-        responses={200: openapi.RunListPage, 400: openapi.Problem},
+        summary="List runs (paginated, filtered, ordered; served from the index)",
+        examples=[openapi.response_example("A page of runs", openapi_examples.RUN_LIST_PAGE)],
+        responses={200: openapi.RunListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
+        check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
         page = parse_page_request(request.query_params)
         items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
         return Response(page_body(items=items, total=total, page=page, request=request))
@@ -111,7 +132,9 @@ class RunViewSet(viewsets.ViewSet):
                 pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
             )
         ],
-        responses={200: openapi.RunResponse, **openapi.READ_ERRORS},
+        summary="One run, read from its directory",
+        examples=[openapi.response_example("An order-system run", openapi_examples.RUN_RESPONSE)],
+        responses={200: openapi.RunResponse, **openapi.problem_responses(openapi.RUN_READ_CODES)},
     )
     def retrieve(self, request: Request, run_id: str) -> Response:
         return Response(run_detail_body(run_id))
@@ -127,7 +150,8 @@ class RunViewSet(viewsets.ViewSet):
                 pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
             )
         ],
-        responses={204: None, 401: openapi.Problem, 403: openapi.Problem, 404: openapi.Problem},
+        summary="Delete a run (its directory and its index row)",
+        responses={204: None, **openapi.problem_responses({404: ["run_not_found"]})},
     )
     def destroy(self, request: Request, run_id: str) -> Response:
         delete_run(run_id=run_id)
@@ -135,31 +159,93 @@ class RunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=RunCreateSerializer,
-        parameters=[OpenApiParameter("dryRun", str, enum=["true", "false"])],
-        responses={200: openapi.RunResponse, 201: openapi.RunResponse, **openapi.ERRORS},
+        parameters=[
+            OpenApiParameter(
+                "dryRun",
+                {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"},
+                description="true or false, any case; true plans only (like options.dryRun).",
+            ),
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "1–255 visible ASCII characters. A repeat with the same key and body within 24 h "
+                    "returns the first answer with `Idempotent-Replayed: true`; another body is 422 "
+                    "idempotency_key_reused; a repeat while the first still runs waits for its answer."
+                ),
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+            OpenApiParameter(
+                "Location",
+                str,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="/v1/runs/{runId} of the new run.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200, 201],
+                enum=["true"],
+                description="Present when the answer is the stored one of an earlier request with this key.",
+            ),
+        ],
+        summary="Create a run from a template (or plan it: dry run)",
+        description=(
+            "201 with `Location` for a new run; 200 for a replayed deterministic run (`wasReused: true`) "
+            "and for a dry run (`isDryRun: true`, nothing written). Unknown fields at any level are 400."
+        ),
+        examples=openapi.RUN_CREATE_EXAMPLES,
+        responses={
+            200: openapi.RunResponse,
+            201: openapi.RunResponse,
+            **openapi.problem_responses(openapi.RUN_CREATE_CODES),
+        },
     )
     def create(self, request: Request) -> Response:
         return run_create_response(request, request.data)
 
 
 def run_create_response(request: Request, data: Any) -> Response:
-    """The whole answer of ``POST /v1/runs`` for a request body. The FlowTime UI facade calls it with
-    its coerced body, so the two routes cannot differ (spec 07 §7.5)."""
+    """The whole answer of ``POST /v1/runs`` for a request body, ``Idempotency-Key`` included. The
+    FlowTime UI facade calls it with its coerced body, so the two routes cannot differ (spec 07 §7.5)."""
     if not isinstance(data, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return _as_response(_create(request, data))
+    stored = idempotency.idempotent_call(
+        scope=idempotency.idempotency_scope(request.user),
+        key=idempotency.idempotency_key_check(key),
+        request_hash=idempotency.request_fingerprint(body=data, query=dict(request.query_params.lists())),
+        produce=lambda: _create(request, data),
+    )
+    return _as_response(stored)
+
+
+def _create(request: Request, data: dict[str, Any]) -> idempotency.StoredResponse:
     serializer = RunCreateSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     run_request = run_request_from_body(
         serializer.validated_data, dry_run_query=_query_flag(request, "dryRun")
     )
-    if run_request.dry_run:
-        return Response(dry_run_body(plan_run(run_request)), status=200)
     outcome = create_run(run_request)
+    if outcome.plan is not None:
+        return idempotency.StoredResponse(200, dry_run_body(outcome.plan))
     # The body this request published, built in memory: a concurrent overwrite cannot change it.
     body = outcome.body or run_response_body(outcome.run_id, was_reused=outcome.was_reused)
     if outcome.was_reused:
-        return Response(body, status=200)
-    return Response(body, status=201, headers={"Location": f"/v1/runs/{outcome.run_id}"})
+        return idempotency.StoredResponse(200, body)
+    return idempotency.StoredResponse(201, body, location=f"/v1/runs/{outcome.run_id}")
+
+
+def _as_response(stored: idempotency.StoredResponse) -> Response:
+    headers = {"Location": stored.location} if stored.location else {}
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status=stored.status, headers=headers)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

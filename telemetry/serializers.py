@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
 from runs.canonical import format_timestamp
-from runs.serializers import JsonBooleanField, JsonPathField
+from runs.serializers import JsonBooleanField, JsonPathField, StrictSerializer
 from telemetry.manifest import CaptureManifest
 from telemetry.models import Capture
 
@@ -58,7 +56,7 @@ def capture_list_item(row: Capture) -> dict[str, Any]:
     }
 
 
-class CaptureOptionsSerializer(serializers.Serializer):
+class CaptureOptionsSerializer(StrictSerializer):
     gapFillNan = JsonBooleanField(required=False, default=False)
     gapDetect = JsonBooleanField(required=False, default=False)
     gapFillGaps = JsonBooleanField(required=False, default=False)
@@ -66,15 +64,16 @@ class CaptureOptionsSerializer(serializers.Serializer):
     dryRun = JsonBooleanField(required=False, default=False)
 
 
-class CaptureCreateSerializer(serializers.Serializer):
+class CaptureCreateSerializer(StrictSerializer):
     """Shape checks only; the id rules and everything about the run live in the service."""
 
-    runId = JsonPathField(trim_whitespace=False, max_length=1000)
+    runId = JsonPathField(trim_whitespace=False, min_length=1, max_length=1000)
+    # Absent or null: the run id. Blank is refused like any other name that cannot be a directory.
     captureId = JsonPathField(
         trim_whitespace=False,
         required=False,
         allow_null=True,
-        allow_blank=True,
+        min_length=1,
         default=None,
         max_length=1000,
     )

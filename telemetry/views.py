@@ -9,9 +9,10 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import page_body, parse_page_request
+from flowtime_site.api import check_query_names, page_body, parse_page_request
 from runs import openapi as run_openapi
 from runs.errors import InvalidRequest
+from runs.views import LIST_PARAMETERS as RUN_LIST_PARAMETERS
 from telemetry import openapi, selectors
 from telemetry.serializers import CaptureCreateSerializer, capture_body
 from telemetry.services import CaptureRequest, capture_create, capture_delete, capture_options
@@ -24,6 +25,23 @@ CAPTURE_ID = OpenApiParameter(
 )
 
 
+# Not blank, no NUL (which the filters refuse as invalid_parameter).
+TEXT_FILTER = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
+CAPTURE_LIST_PARAMETERS = [
+    *(p for p in RUN_LIST_PARAMETERS if p.name in {"page", "pageSize"}),
+    OpenApiParameter(
+        "sourceRunId",
+        TEXT_FILTER,
+        description="Exact id of the captured run.",
+    ),
+    OpenApiParameter(
+        "templateId",
+        TEXT_FILTER,
+        description="The source run's template, case-insensitive.",
+    ),
+]
+
+
 class CaptureViewSet(viewsets.ViewSet):
     lookup_field = "capture_id"
     # Every id reaches the view, which answers capture_not_found for those that cannot name a capture.
@@ -31,15 +49,15 @@ class CaptureViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="captures_list",
-        parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("pageSize", int, description="Items per page, 1..200 (default 50)."),
-            OpenApiParameter("sourceRunId", str, description="Exact id of the captured run."),
-            OpenApiParameter("templateId", str, description="The source run's template, case-insensitive."),
-        ],
-        responses={200: openapi.CaptureListPage, 400: run_openapi.Problem},
+        summary="List captures, newest first",
+        parameters=CAPTURE_LIST_PARAMETERS,
+        responses={
+            200: openapi.CaptureListPage,
+            **run_openapi.problem_responses({400: ["invalid_parameter"]}),
+        },
     )
     def list(self, request: Request) -> Response:
+        check_query_names(request.query_params, [p.name for p in CAPTURE_LIST_PARAMETERS])
         page = parse_page_request(request.query_params)
         items, total = selectors.capture_list_page(
             request.query_params, offset=page.offset, limit=page.page_size
@@ -48,16 +66,34 @@ class CaptureViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="captures_retrieve",
+        summary="One capture, read from its manifest",
         parameters=[CAPTURE_ID],
-        responses={200: openapi.CaptureResponse, 404: run_openapi.Problem, 422: run_openapi.Problem},
+        responses={
+            200: openapi.CaptureResponse,
+            **run_openapi.problem_responses({404: ["capture_not_found"], 422: ["capture_invalid"]}),
+        },
     )
     def retrieve(self, request: Request, capture_id: str) -> Response:
         return Response(capture_body(capture_id, selectors.capture_get(capture_id=capture_id)))
 
     @extend_schema(
         operation_id="captures_create",
+        summary="Capture a run as a telemetry bundle (or plan it: dry run)",
         request=CaptureCreateSerializer,
-        responses={200: openapi.CaptureResponse, 201: openapi.CaptureResponse, **run_openapi.ERRORS},
+        responses={
+            200: openapi.CaptureResponse,
+            201: openapi.CaptureResponse,
+            **run_openapi.problem_responses(
+                {
+                    400: ["invalid_request"],
+                    404: ["run_not_found"],
+                    409: ["run_invalid", "capture_exists"],
+                    413: ["request_too_large"],
+                    415: ["unsupported_media_type"],
+                    422: ["capture_invalid", "capture_name_collision", "path_forbidden"],
+                }
+            ),
+        },
     )
     def create(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -89,8 +125,9 @@ class CaptureViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="captures_destroy",
+        summary="Delete a capture (runs made from it keep their copy)",
         parameters=[CAPTURE_ID],
-        responses={204: None, 401: run_openapi.Problem, 403: run_openapi.Problem, 404: run_openapi.Problem},
+        responses={204: None, **run_openapi.problem_responses({404: ["capture_not_found"]})},
     )
     def destroy(self, request: Request, capture_id: str) -> Response:
         capture_delete(capture_id=capture_id)

@@ -9,8 +9,8 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import page_body, parse_page_request, single_query_value
-from runs import openapi
+from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
+from runs import openapi, openapi_examples
 from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
 from templates_catalog.documents import Template
@@ -45,22 +45,40 @@ def _mode_query(params: Any) -> str | None:
     return mode.strip().lower() if mode is not None else None
 
 
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
+    ),
+    OpenApiParameter(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page (default 50).",
+    ),
+    OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
+    OpenApiParameter("tag", {"type": "string", "minLength": 1, "pattern": r"\S"}, description="Exact tag."),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description="Substring of id or title.",
+    ),
+]
+
+
 class TemplateViewSet(viewsets.ViewSet):
     lookup_field = "template_id"
     lookup_value_regex = "[^/]+"
 
     @extend_schema(
         operation_id="templates_list",
-        parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("pageSize", int),
-            OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
-            OpenApiParameter("tag", str),
-            OpenApiParameter("search", str),
+        parameters=LIST_PARAMETERS,
+        summary="List the template catalog (paginated)",
+        examples=[
+            openapi.response_example("Templates matching 'order'", openapi_examples.TEMPLATE_LIST_PAGE)
         ],
-        responses={200: openapi.TemplateListPage, 400: openapi.Problem},
+        responses={200: openapi.TemplateListPage, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
+        check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
         page = parse_page_request(request.query_params)
         params = request.query_params
         templates = template_list(
@@ -72,7 +90,13 @@ class TemplateViewSet(viewsets.ViewSet):
         return Response(page_body(items=items, total=len(templates), page=page, request=request))
 
     @extend_schema(
-        operation_id="templates_retrieve", responses={200: openapi.TemplateDetail, 404: openapi.Problem}
+        operation_id="templates_retrieve",
+        summary="One template with its full parameter schema",
+        examples=[openapi.response_example("order-system", openapi_examples.TEMPLATE_DETAIL)],
+        responses={
+            200: openapi.TemplateDetail,
+            **openapi.problem_responses({404: ["template_not_found"]}),
+        },
     )
     def retrieve(self, request: Request, template_id: str) -> Response:
         try:

@@ -46,6 +46,8 @@ TITLES = {
     "path_forbidden": "Path forbidden",
     "internal_error": "Internal server error",
     "service_unavailable": "Service unavailable",
+    "idempotency_key_reused": "Idempotency key reused",
+    "idempotency_key_in_progress": "Idempotency key in progress",
 }
 
 ORDER_SYSTEM_RUN_ID = "run_order-system_72feff8e278346d9"

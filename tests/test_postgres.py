@@ -111,3 +111,58 @@ def test_migrate_create_list_and_reindex_on_postgres(postgres_url: str, tmp_path
         "?search=order&ordering=runId": [200, 2],
         "?hasWarnings=false": [200, 3],
     }
+
+
+IDEMPOTENCY_PROBE = """
+import json, threading, django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+body = json.dumps({"templateId": "order-system"})
+answers = []
+barrier = threading.Barrier(8)
+
+def send():
+    barrier.wait(timeout=30)
+    r = Client().post("/v1/runs", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="pg-key")
+    answers.append([r.status_code, r.json()["metadata"]["runId"], r.headers.get("Idempotent-Replayed")])
+
+threads = [threading.Thread(target=send) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join(timeout=120)
+other = Client().post(
+    "/v1/runs", json.dumps({"templateId": "support-queue"}), content_type="application/json",
+    HTTP_IDEMPOTENCY_KEY="pg-key",
+)
+call_command("purge_idempotency_keys")
+print(json.dumps({"answers": answers, "other": [other.status_code, other.json()["code"]]}))
+"""
+
+
+def test_idempotency_keys_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWTIME_")}
+    env.update(
+        DATABASE_URL=postgres_url,
+        FLOWTIME_DATA_DIR=str(tmp_path / "data"),
+        FLOWTIME_ALLOW_ANONYMOUS_WRITES="true",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="flowtime_site.settings",
+    )
+    _manage(env, "migrate", "--noinput")
+    done = subprocess.run(
+        [sys.executable, "-c", IDEMPOTENCY_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    answers = result["answers"]
+    assert len(answers) == 8
+    assert {status for status, _, _ in answers} == {201}
+    assert len({run_id for _, run_id, _ in answers}) == 1
+    assert sorted(replayed or "" for _, _, replayed in answers) == [""] + ["true"] * 7
+    assert result["other"] == [422, "idempotency_key_reused"]
+    assert len(list((tmp_path / "data" / "runs").glob("run_*"))) == 1

@@ -68,3 +68,85 @@ def test_cors_origins_from_settings(settings: object) -> None:
     assert allowed["Access-Control-Allow-Origin"] == "http://ui.test"
     other = Client().get("/v1/runs", HTTP_ORIGIN="http://evil.test")
     assert "Access-Control-Allow-Origin" not in other
+
+
+def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWTIME_", "DATABASE_URL"))}
+    base.update({"DJANGO_SETTINGS_MODULE": "flowtime_site.settings", **env})
+    base.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    return subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+    )
+
+
+CACHE_PROBE = (
+    "import json, django; django.setup(); from runs.replay import state; "
+    "from runs.replay.series_cache import SERIES_CACHE; "
+    "print(json.dumps([SERIES_CACHE.max_values, state._BODY_CACHE_CELLS]))"
+)
+
+WHOLE = "a whole number ≥ {minimum} (digits only, e.g. {default})"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepts"),
+    [
+        ("FLOWTIME_STATE_BODY_CACHE_CELLS", "1e6", WHOLE.format(minimum=0, default=1000000)),
+        ("FLOWTIME_SERIES_CACHE_MAX_VALUES", "lots", WHOLE.format(minimum=0, default=50000000)),
+        ("FLOWTIME_SERIES_CACHE_MAX_VALUES", "-1", WHOLE.format(minimum=0, default=50000000)),
+        ("FLOWTIME_MAX_BINS", "0", WHOLE.format(minimum=1, default=10000)),
+        ("FLOWTIME_STATE_MAX_WINDOW_BINS", "5.5", WHOLE.format(minimum=1, default=500)),
+        ("FLOWTIME_ALLOW_ANONYMOUS_WRITES", "sure", "true or false (also 1/0, yes/no, on/off)"),
+        ("FLOWTIME_REQUIRE_AUTH_FOR_READS", "2", "true or false (also 1/0, yes/no, on/off)"),
+        ("FLOWTIME_DATA_DIR", " ", "a directory path"),
+        (
+            "FLOWTIME_CORS_ORIGINS",
+            "ui.example",
+            "comma-separated origins such as https://ui.example or http://localhost:5173",
+        ),
+    ],
+)
+def test_a_bad_value_stops_start_up_with_one_line(
+    tmp_path: Path, name: str, value: str, accepts: str
+) -> None:
+    done = start(tmp_path, **{name: value})
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"Configuration error: {name} must be {accepts}, got {value!r}.\n"
+
+
+def test_cache_bounds_come_from_settings(tmp_path: Path) -> None:
+    done = start(tmp_path, FLOWTIME_SERIES_CACHE_MAX_VALUES="1_000", FLOWTIME_STATE_BODY_CACHE_CELLS="0")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1000, 0]
+
+
+def test_cache_bounds_default(tmp_path: Path) -> None:
+    done = start(tmp_path)
+
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [50_000_000, 1_000_000]
+
+
+SOURCE_DIRS = ("flowtime_site", "runs", "templates_catalog", "telemetry")
+
+
+def test_only_settings_reads_flowtime_variables_and_the_guide_lists_them_all() -> None:
+    import re
+
+    readers = []
+    for folder in SOURCE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "flowtime_site" / "settings.py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            if re.search(r"(os\.environ|getenv)[^\n]*FLOWTIME_", text):
+                readers.append(str(path.relative_to(ROOT)))
+    assert readers == []
+
+    settings_text = (ROOT / "flowtime_site" / "settings.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'"(FLOWTIME_[A-Z_]+)"', settings_text))
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert len(names) >= 11
+    assert sorted(name for name in names if f"`{name}`" not in guide) == []

@@ -39,15 +39,6 @@ _NUMBER = re.compile(
 _HEADER_INDEX_NAMES = frozenset({"bin_index", "t"})
 
 
-def _env_max_values() -> int:
-    raw = os.environ.get("FLOWTIME_SERIES_CACHE_MAX_VALUES", "")
-    try:
-        value = int(raw)
-    except ValueError:
-        return DEFAULT_MAX_VALUES
-    return value if value >= 0 else DEFAULT_MAX_VALUES
-
-
 @dataclass(frozen=True)
 class ParsedSeries:
     """One CSV read against a grid: ``values`` is read-only float64 (NaN = no finite value)."""
@@ -187,7 +178,8 @@ class SeriesCache:
             self._total -= int(evicted.values.size)
 
 
-SERIES_CACHE = SeriesCache(_env_max_values())
+# Bounded by FLOWTIME_SERIES_CACHE_MAX_VALUES, applied at start-up (RunsConfig.ready).
+SERIES_CACHE = SeriesCache(DEFAULT_MAX_VALUES)
 
 
 def configure_series_cache(*, max_values: int) -> None:

@@ -6,7 +6,6 @@ validation.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -52,7 +51,8 @@ QUIET = np.errstate(all="ignore")
 # body can never match. Entries hold those objects, so their ids cannot be reused while cached.
 # Bounded by cells (bins × series), as a full-size window is several MB of Python objects.
 
-_BODY_CACHE_CELLS = int(os.environ.get("FLOWTIME_STATE_BODY_CACHE_CELLS", "1000000") or 0)
+DEFAULT_BODY_CACHE_CELLS = 1_000_000
+_BODY_CACHE_CELLS = DEFAULT_BODY_CACHE_CELLS  # set from FLOWTIME_STATE_BODY_CACHE_CELLS at start-up
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,16 @@ class _CachedBody:
 _bodies: OrderedDict[tuple[int, int, int], _CachedBody] = OrderedDict()
 _bodies_cells = 0
 _bodies_lock = threading.Lock()
+
+
+def configure_body_cache(*, cells: int) -> None:
+    """Bound the finished-body cache (bins × series; 0 turns it off), dropping what no longer fits."""
+    global _BODY_CACHE_CELLS, _bodies_cells
+    with _bodies_lock:
+        _BODY_CACHE_CELLS = max(0, cells)
+        while _bodies_cells > _BODY_CACHE_CELLS and _bodies:
+            _, evicted = _bodies.popitem(last=False)
+            _bodies_cells -= evicted.cells
 
 
 def _series_arrays(series: list[NodeSeries]) -> tuple[FloatArray | None, ...]:

@@ -159,3 +159,78 @@ def test_an_invalid_mode_does_not_become_a_label_value(client: APIClient) -> Non
     text = client.get("/metrics").content.decode()
     assert "zzz-mode" not in text
     assert 'flowtime_runs_failed_total{code="invalid_request",mode="invalid",template="unknown"}' in text
+
+
+def test_every_event_after_planning_names_the_run_and_stages_carry_durations(
+    client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="flowtime.runs"):
+        response = client.post(
+            "/v1/runs", {"templateId": "order-system", "options": {"deterministicRunId": True}}, format="json"
+        )
+    run_id = response.json()["metadata"]["runId"]
+    events = _events(caplog)
+    planned_at = [e["event"] for e in events].index("run_planned")
+    after = events[planned_at:]
+    assert [(e["runId"], e["templateId"], e["mode"]) for e in after] == [
+        (run_id, "order-system", "simulation")
+    ] * len(after)
+    stage_events = [e for e in events if e["event"] == "run_stage"]
+    assert len(stage_events) == 7
+    assert all(isinstance(e["durationMs"], float) and e["durationMs"] >= 0 for e in stage_events)
+
+
+def test_a_random_id_is_named_from_the_stage_that_draws_it(
+    client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="flowtime.runs"):
+        response = client.post("/v1/runs", {"templateId": "order-system"}, format="json")
+    run_id = response.json()["metadata"]["runId"]
+    stages = {e["stage"]: e["runId"] for e in _events(caplog) if e["event"] == "run_stage"}
+    assert [stages[s] for s in ("write_artifacts", "publish", "index")] == [run_id] * 3
+
+
+def test_run_failed_is_a_warning_for_a_refused_request(
+    client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="flowtime.runs"):
+        client.post(
+            "/v1/runs",
+            {"templateId": "order-system", "parameters": {"bins": 0}, "options": {"runId": "mine"}},
+            format="json",
+        )
+    failed = [r for r in caplog.records if getattr(r, "event", None) == "run_failed"]
+    assert [r.levelno for r in failed] == [logging.WARNING]
+    line = json.loads(JsonLineFormatter().format(failed[0]))
+    assert (line["level"], line["runId"], line["code"]) == ("warning", "mine", "parameter_invalid")
+    assert isinstance(line["durationMs"], float)
+
+
+def test_run_failed_is_an_error_for_an_internal_failure(
+    client: APIClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runs import run_builder
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(run_builder, "evaluate", broken)
+    with caplog.at_level(logging.INFO, logger="flowtime.runs"):
+        response = client.post(
+            "/v1/runs", {"templateId": "order-system", "options": {"deterministicRunId": True}}, format="json"
+        )
+    assert response.status_code == 500
+    failed = [r for r in caplog.records if getattr(r, "event", None) == "run_failed"]
+    assert [r.levelno for r in failed] == [logging.ERROR]
+    line = json.loads(JsonLineFormatter().format(failed[0]))
+    assert (line["code"], line["stage"], line["templateId"]) == ("internal_error", "evaluate", "order-system")
+    assert line["runId"].startswith("run_order-system_")
+
+
+def test_ts_is_iso_8601_utc_with_milliseconds() -> None:
+    record = logging.LogRecord("flowtime.runs", logging.INFO, __file__, 1, "x", None, None)
+    record.created = 1_764_979_200.5  # 2025-12-06T00:00:00.500 UTC, worked out by hand
+
+    line = json.loads(JsonLineFormatter().format(record))
+
+    assert line["ts"] == "2025-12-06T00:00:00.500Z"

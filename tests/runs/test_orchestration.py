@@ -69,19 +69,30 @@ def test_cancel_during_a_stage_removes_the_stage(stage: str, data_root: Path) ->
 def test_cancel_inside_evaluation_is_seen_between_nodes(
     data_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Cancelled before the engine's second node, the run stops there: the engine itself honours the
+    token, not only the next stage check (which would first report ``write_artifacts``)."""
     token = CancelToken()
-    calls = {"n": 0}
+    stages: list[str] = []
+    checks_in_evaluate = {"n": 0}
     real = token.raise_if_cancelled
 
     def count_and_cancel() -> None:
-        calls["n"] += 1
-        if calls["n"] == 6:  # past the stage checks, inside the engine's node loop
-            token.cancel()
+        if stages and stages[-1] == "evaluate":
+            checks_in_evaluate["n"] += 1
+            # Check 1 is the stage entry; 2 precedes the first node, 3 the second node.
+            if checks_in_evaluate["n"] == 3:
+                token.cancel()
         real()
 
     monkeypatch.setattr(token, "raise_if_cancelled", count_and_cancel)
     with pytest.raises(RunCancelled):
-        create_run(RunRequest(template_id="support-queue"), cancel=token)
+        create_run(
+            RunRequest(template_id="support-queue"),
+            cancel=token,
+            progress=lambda stage, detail: stages.append(stage),
+        )
+    assert stages[-1] == "evaluate"
+    assert checks_in_evaluate["n"] == 3
     assert _nothing_written(data_root)
 
 
@@ -150,3 +161,24 @@ def test_delete_run_removes_directory_then_row_and_reports_a_missing_run(data_ro
         delete_run(run_id=run_id)
     with pytest.raises(RunNotFound):
         delete_run(run_id="../etc")
+
+
+def test_dry_run_through_create_run_writes_nothing(data_root: Path) -> None:
+    request = RunRequest(template_id="order-system", deterministic_run_id=True, dry_run=True)
+
+    outcome = create_run(request)
+
+    assert outcome.is_dry_run is True
+    assert outcome.plan is not None
+    assert outcome.run_id == outcome.plan.predicted_run_id
+    assert outcome.run_id.startswith("run_order-system_")
+    assert not (data_root / "runs").exists()
+    assert Run.objects.count() == 0
+
+
+def test_dry_run_with_a_random_id_predicts_none(data_root: Path) -> None:
+    outcome = create_run(RunRequest(template_id="support-queue", dry_run=True))
+
+    assert outcome.run_id == ""
+    assert outcome.plan is not None and outcome.plan.predicted_run_id is None
+    assert _nothing_written(data_root)

@@ -258,7 +258,6 @@ BAD_CAPTURE_IDS = [
     ("x\\y", "must use '/' separators"),
     ("C:evil", "must not start with a drive letter"),
     ("nul\x00byte", "must not contain a NUL byte"),
-    ("", "must be a non-empty name"),
     ("%2e%2e", "must not contain empty, '.' or '..' segments"),
     ("n" * 256, "is longer than any path the server accepts"),
 ]
@@ -276,6 +275,20 @@ def test_bad_capture_id_is_400_and_writes_nothing(
     body = body_of(response)
     assert body["code"] == "invalid_request"
     assert body["errors"] == [field_error("captureId", "invalid_request", why)]
+    assert tree_listing(tmp_path) == before
+
+
+def test_blank_capture_id_is_400_and_writes_nothing(
+    client: APIClient, source_run: str, tmp_path: Path
+) -> None:
+    before = tree_listing(tmp_path)
+
+    response = post_capture(client, {"runId": source_run, "captureId": ""})
+
+    assert response.status_code == 400, response.content
+    body = body_of(response)
+    assert body["code"] == "invalid_request"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("captureId", "blank")]
     assert tree_listing(tmp_path) == before
 
 

@@ -1,0 +1,104 @@
+"""The suite-wide response hook (``tests/openapi_contract.py``) reports each kind of disagreement."""
+
+from __future__ import annotations
+
+import json
+
+from openapi_contract import contract_problems
+
+PAGE = {"items": [], "totalCount": 0, "page": 1, "pageSize": 50, "next": None, "previous": None}
+PROBLEM = {
+    "type": "/problems/run_not_found",
+    "title": "Run not found",
+    "status": 404,
+    "detail": "Run 'x' was not found.",
+    "code": "run_not_found",
+    "error": "Run 'x' was not found.",
+    "errors": [],
+    "instance": "/v1/runs/x",
+}
+
+
+def check(method: str, path: str, status: int, content_type: str, body: object) -> list[str]:
+    return contract_problems(method, path, status, content_type, json.dumps(body).encode())
+
+
+def test_a_matching_page_and_problem_pass() -> None:
+    assert check("GET", "/v1/runs", 200, "application/json", PAGE) == []
+    assert check("GET", "/v1/runs/x", 404, "application/problem+json", PROBLEM) == []
+
+
+def test_an_array_where_the_document_says_page_object_fails() -> None:
+    assert check("GET", "/v1/runs", 200, "application/json", [PAGE]) == [
+        "GET /v1/runs → 200: at (body): [{'items': [], 'totalCount': 0, 'page': 1, 'pageSize': 50, "
+        "'next': None, 'previous': None}] is not of type 'object'"
+    ]
+
+
+def test_an_undocumented_member_fails() -> None:
+    problems = check("GET", "/v1/runs", 200, "application/json", {**PAGE, "extra": 1})
+
+    assert problems == [
+        "GET /v1/runs → 200: at (body): Additional properties are not allowed ('extra' was unexpected)"
+    ]
+
+
+def test_an_undocumented_status_fails() -> None:
+    assert check("GET", "/v1/templates", 418, "application/json", {}) == [
+        "GET /v1/templates → 418: status 418 is not documented"
+    ]
+
+
+def test_an_error_sent_as_plain_json_fails() -> None:
+    assert check("GET", "/v1/runs/x", 404, "application/json", PROBLEM) == [
+        "GET /v1/runs/{run_id} → 404: content type application/json is not documented "
+        "(application/problem+json)"
+    ]
+
+
+def test_an_undocumented_api_path_fails_but_unknown_routes_and_other_prefixes_pass() -> None:
+    assert check("GET", "/v1/nowhere", 200, "application/json", {}) == [
+        "/v1/nowhere is not a path of docs/openapi.yaml"
+    ]
+    assert check("GET", "/v1/nowhere", 404, "application/problem+json", PROBLEM) == []
+    assert check("GET", "/healthz", 200, "application/json", {"status": "ok"}) == []
+
+
+def test_every_example_in_the_document_matches_its_schema() -> None:
+    from openapi_contract import example_problems
+
+    assert example_problems() == []
+
+
+def test_every_operation_has_a_summary_and_the_main_ones_an_example() -> None:
+    import yaml
+    from openapi_contract import DOCUMENT
+
+    document = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+    operations = {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert [key for key, operation in operations.items() if not operation.get("summary")] == []
+    with_examples = sorted(
+        operation["operationId"]
+        for operation in operations.values()
+        if "examples" in str(operation.get("responses", {}))
+        or "examples" in str(operation.get("requestBody"))
+    )
+    assert with_examples == [
+        "runs_create",
+        "runs_index_retrieve",
+        "runs_list",
+        "runs_retrieve",
+        "runs_state_retrieve",
+        "runs_state_window_retrieve",
+        "templates_list",
+        "templates_retrieve",
+    ]
+
+
+def test_browsable_pages_and_preflights_are_not_the_json_contract() -> None:
+    assert contract_problems("GET", "/v1/runs", 200, "text/html; charset=utf-8", b"<html></html>") == []
+    assert contract_problems("OPTIONS", "/v1/runs", 200, "application/json", b"{}") == []
