@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -21,14 +22,31 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
 BOOL_CHOICES = (("true", "true"), ("false", "false"))
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 bound, compared in UTC. PostgreSQL refuses offsets beyond ±15:59 (a 500 before),
+    and a bound beyond the calendar once moved to UTC means no bound at all, or no run at all."""
+
+    def filter(self, qs: QuerySet[Any], value: datetime | None) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            beyond_start = value.year == datetime.min.year
+            if (self.lookup_expr == "gte") == beyond_start:
+                return qs  # after the first or before the last representable instant: every run
+            return qs.none()
+        return super().filter(qs, value)
+
+
 class RunFilter(django_filters.FilterSet):
     mode = django_filters.ChoiceFilter(
         choices=(("simulation", "simulation"), ("telemetry", "telemetry")), method="filter_mode"
     )
     templateId = django_filters.CharFilter(method="filter_template")
     hasWarnings = django_filters.ChoiceFilter(choices=BOOL_CHOICES, method="filter_has_warnings")
-    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_utc", lookup_expr="gte")
-    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_utc", lookup_expr="lte")
+    createdAfter = UtcDateTimeFilter(field_name="created_utc", lookup_expr="gte")
+    createdBefore = UtcDateTimeFilter(field_name="created_utc", lookup_expr="lte")
     search = django_filters.CharFilter(method="filter_search")
     ordering = django_filters.ChoiceFilter(
         choices=[(key, key) for key in ORDERINGS], method="filter_ordering"

@@ -412,3 +412,32 @@ def test_pages_from_either_end_join_into_the_full_ordering(ordering: str, page_s
         seen += [item["runId"] for item in body["items"]]
         page += 1
     assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # +16:19 is valid ISO 8601 but beyond what PostgreSQL stores: compared in UTC, never a 500.
+        ("createdAfter=2000-01-01T05:55:15%2B16:19", 1),
+        ("createdBefore=2000-01-01T05:55:15%2B16:19", 0),
+        # Beyond the calendar once in UTC: no bound at all, or no run at all.
+        ("createdAfter=0001-01-01T00:00:00%2B01:00", 1),
+        ("createdBefore=0001-01-01T00:00:00%2B01:00", 0),
+        ("createdBefore=9999-12-31T23:59:59-01:00", 1),
+        ("createdAfter=9999-12-31T23:59:59-01:00", 0),
+    ],
+)
+def test_created_bounds_with_any_offset_are_compared_in_utc(
+    api_client_for_bounds: APIClient, query: str, expected: int
+) -> None:
+    response = api_client_for_bounds.get(f"/v1/runs?{query}")
+    assert response.status_code == 200, response.content
+    assert response.json()["totalCount"] == expected
+
+
+@pytest.fixture
+def api_client_for_bounds(settings: Any) -> APIClient:
+    from runs.orchestration import RunRequest, create_run
+
+    create_run(RunRequest(template_id="order-system"))
+    return APIClient()
