@@ -6,28 +6,31 @@ from __future__ import annotations
 
 from typing import Any
 
+# The metadata block every body about this run carries (spec 06 §2, 07 §5.5).
+RUN_METADATA: dict[str, Any] = {
+    "runId": "run_order-system_72feff8e278346d9",
+    "templateId": "order-system",
+    "templateTitle": "Order System",
+    "templateVersion": "1.0.0",
+    "mode": "simulation",
+    "provenanceHash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
+    "telemetrySourcesResolved": False,
+    "schema": {
+        "id": "time-travel/v1",
+        "version": "1",
+        "hash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
+    },
+    "storage": {
+        "modelPath": "runs/run_order-system_72feff8e278346d9/model/model.yaml",
+        "metadataPath": "runs/run_order-system_72feff8e278346d9/model/metadata.json",
+        "provenancePath": "runs/run_order-system_72feff8e278346d9/model/provenance.json",
+    },
+    "edgeQuality": "exact",
+}
+
 RUN_RESPONSE: dict[str, Any] = {
     "isDryRun": False,
-    "metadata": {
-        "runId": "run_order-system_72feff8e278346d9",
-        "templateId": "order-system",
-        "templateTitle": "Order System",
-        "templateVersion": "1.0.0",
-        "mode": "simulation",
-        "provenanceHash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        "telemetrySourcesResolved": False,
-        "schema": {
-            "id": "time-travel/v1",
-            "version": "1",
-            "hash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        },
-        "storage": {
-            "modelPath": "runs/run_order-system_72feff8e278346d9/model/model.yaml",
-            "metadataPath": "runs/run_order-system_72feff8e278346d9/model/metadata.json",
-            "provenancePath": "runs/run_order-system_72feff8e278346d9/model/provenance.json",
-        },
-        "edgeQuality": "exact",
-    },
+    "metadata": RUN_METADATA,
     "plan": None,
     "warnings": [],
     "canReplay": True,
@@ -184,26 +187,7 @@ TEMPLATE_DETAIL: dict[str, Any] = {
 }
 
 STATE_SNAPSHOT: dict[str, Any] = {
-    "metadata": {
-        "runId": "run_order-system_72feff8e278346d9",
-        "templateId": "order-system",
-        "templateTitle": "Order System",
-        "templateVersion": "1.0.0",
-        "mode": "simulation",
-        "provenanceHash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        "telemetrySourcesResolved": False,
-        "schema": {
-            "id": "time-travel/v1",
-            "version": "1",
-            "hash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        },
-        "storage": {
-            "modelPath": "runs/run_order-system_72feff8e278346d9/model/model.yaml",
-            "metadataPath": "runs/run_order-system_72feff8e278346d9/model/metadata.json",
-            "provenancePath": "runs/run_order-system_72feff8e278346d9/model/provenance.json",
-        },
-        "edgeQuality": "exact",
-    },
+    "metadata": RUN_METADATA,
     "bin": {
         "index": 0,
         "startUtc": "2025-01-01T00:00:00Z",
@@ -247,26 +231,7 @@ STATE_SNAPSHOT: dict[str, Any] = {
 }
 
 STATE_WINDOW: dict[str, Any] = {
-    "metadata": {
-        "runId": "run_order-system_72feff8e278346d9",
-        "templateId": "order-system",
-        "templateTitle": "Order System",
-        "templateVersion": "1.0.0",
-        "mode": "simulation",
-        "provenanceHash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        "telemetrySourcesResolved": False,
-        "schema": {
-            "id": "time-travel/v1",
-            "version": "1",
-            "hash": "sha256:e4a12cc80f729ad8730aff262b6e73c725621766ba194dacb70dc5abea264300",
-        },
-        "storage": {
-            "modelPath": "runs/run_order-system_72feff8e278346d9/model/model.yaml",
-            "metadataPath": "runs/run_order-system_72feff8e278346d9/model/metadata.json",
-            "provenancePath": "runs/run_order-system_72feff8e278346d9/model/provenance.json",
-        },
-        "edgeQuality": "exact",
-    },
+    "metadata": RUN_METADATA,
     "window": {"startBin": 0, "endBin": 1, "binCount": 2},
     "timestampsUtc": ["2025-01-01T00:00:00Z", "2025-01-01T00:05:00Z"],
     "nodes": [
