@@ -57,6 +57,17 @@ class RenderedSeries:
         return json_scalar(self.values, index)
 
 
+@dataclass(frozen=True, eq=False)
+class NodeRendering:
+    """Every series a ``/state_window`` node carries, in contract order, rendered over the whole run."""
+
+    parts: dict[str, RenderedSeries]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(part.nbytes for part in self.parts.values()) + _ENTRY_OVERHEAD
+
+
 def _rendered(values: FloatArray | None, items: list[Any]) -> RenderedSeries:
     text = orjson.dumps(items)
     # Numbers, null and our timestamps hold no comma, so the commas are exactly the separators.
@@ -74,7 +85,9 @@ def render_values(values: FloatArray) -> RenderedSeries:
 
 
 # Bounded by FLOWTIME_RENDERED_SERIES_CACHE_MAX_BYTES, applied at start-up (RunsConfig.ready).
-RENDERED_CACHE: SizedCache[RenderedSeries] = SizedCache(DEFAULT_MAX_BYTES, lambda entry: entry.nbytes)
+RENDERED_CACHE: SizedCache[RenderedSeries | NodeRendering] = SizedCache(
+    DEFAULT_MAX_BYTES, lambda entry: entry.nbytes
+)
 
 
 def configure_rendered_cache(*, max_bytes: int) -> None:
@@ -85,18 +98,30 @@ def configure_rendered_cache(*, max_bytes: int) -> None:
 def rendered(key: Hashable, compute: Callable[[], FloatArray]) -> RenderedSeries:
     """The rendering of ``compute()``, cached under ``key`` (which names every input it reads)."""
     found = RENDERED_CACHE.get(key)
-    if found is None:
-        found = render_values(compute())
-        RENDERED_CACHE.put(key, found)
-    return found
+    if isinstance(found, RenderedSeries):
+        return found
+    made = render_values(compute())
+    RENDERED_CACHE.put(key, made)
+    return made
+
+
+def rendered_node(key: Hashable, compute: Callable[[], dict[str, FloatArray]]) -> NodeRendering:
+    """The renderings of every array ``compute()`` returns, cached together under ``key``."""
+    found = RENDERED_CACHE.get(key)
+    if isinstance(found, NodeRendering):
+        return found
+    made = NodeRendering({name: render_values(values) for name, values in compute().items()})
+    RENDERED_CACHE.put(key, made)
+    return made
 
 
 def rendered_timestamps(start: datetime, bin_minutes: int, bins: int) -> RenderedSeries:
     """Every bin's start time as ``timestampsUtc`` text, cached per grid."""
     key = ("timestamps", start, bin_minutes, bins)
     found = RENDERED_CACHE.get(key)
-    if found is None:
-        step = timedelta(minutes=bin_minutes)
-        found = _rendered(None, [format_timestamp(start + i * step) for i in range(bins)])
-        RENDERED_CACHE.put(key, found)
-    return found
+    if isinstance(found, RenderedSeries):
+        return found
+    step = timedelta(minutes=bin_minutes)
+    made = _rendered(None, [format_timestamp(start + i * step) for i in range(bins)])
+    RENDERED_CACHE.put(key, made)
+    return made

@@ -188,6 +188,16 @@ def read_series(real_path: str, bins: int) -> ParsedSeries:
     A file that cannot be opened or read, is not a regular file, or is far too large for the grid
     is reported as a malformed series rather than raised.
     """
+    # A cached parse is found with one lstat: a regular file with the identity it was read under is
+    # those bytes (a link put in its place has another identity and goes the long way, refused).
+    try:
+        st = os.lstat(real_path)
+    except OSError:
+        return _malformed(bins)
+    if stat.S_ISREG(st.st_mode):
+        cached = SERIES_CACHE.get((file_identity(real_path, st), bins))
+        if cached is not None:
+            return cached
     try:
         fd = os.open(real_path, _OPEN_FLAGS)
     except OSError:

@@ -18,7 +18,7 @@ from runs.artifacts.run_store import snapshot_of_run
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
 from runs.replay.edges import TopologyEdge
-from runs.replay.loading import ReplayRun, clear_run_cache, is_file_uri, load_replay_run
+from runs.replay.loading import METRIC_KEYS, ReplayRun, clear_run_cache, is_file_uri, load_replay_run
 from runs.replay.metadata import build_metadata
 from runs.replay.metrics import (
     NodeSeries,
@@ -34,7 +34,14 @@ from runs.replay.metrics import (
 )
 from runs.replay.numbers import JsonNumber, json_scalar
 from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
-from runs.replay.rendered import RENDERED_CACHE, RenderedSeries, rendered, rendered_timestamps
+from runs.replay.rendered import (
+    RENDERED_CACHE,
+    NodeRendering,
+    RenderedSeries,
+    rendered,
+    rendered_node,
+    rendered_timestamps,
+)
 from runs.replay.series_cache import FloatArray, read_series
 from runs.replay.series_cache import clear_caches as clear_series_caches
 
@@ -70,47 +77,44 @@ def _telemetry(run: ReplayRun, item: NodeSeries) -> dict[str, Any]:
 
 
 def _all_nan(bins: int) -> RenderedSeries:
-    return rendered(("nan", bins), lambda: np.full(bins, np.nan))
-
-
-def _metric(item: NodeSeries, metric: str) -> RenderedSeries | None:
-    values = item.values[metric]
-    if values is None:
-        return None
-    return rendered(("series", item.sources[metric]), lambda: values)
-
-
-def _utilization(item: NodeSeries) -> RenderedSeries | None:
-    served, capacity = item.values["served"], item.values["capacity"]
-    if served is None or capacity is None:
-        return None
-    key = ("utilization", item.sources["served"], item.sources["capacity"])
-    return rendered(key, lambda: _required(utilization(served, capacity)))
-
-
-def _latency(run: ReplayRun, item: NodeSeries) -> RenderedSeries | None:
-    queue, served = item.values["queue"], item.values["served"]
-    if not item.node.is_queue or queue is None or served is None:
-        return None
-    minutes = run.grid.bin_minutes
-    key = ("latencyMinutes", item.sources["queue"], item.sources["served"], minutes)
-    return rendered(key, lambda: _required(latency_minutes(item.node, queue, served, minutes)))
-
-
-def _throughput(item: NodeSeries) -> RenderedSeries:
-    served, arrivals = item.values["served"], item.values["arrivals"]
-    assert served is not None and arrivals is not None  # required by loading
-    key = ("throughputRatio", item.sources["served"], item.sources["arrivals"])
-    return rendered(key, lambda: throughput_ratio(served, arrivals))
+    return rendered(("nan", bins), partial(np.full, bins, np.nan))
 
 
 def _same(values: FloatArray) -> FloatArray:
     return values
 
 
-def _required(values: FloatArray | None) -> FloatArray:
-    assert values is not None  # the caller checked the inputs that make it None
-    return values
+def _node_arrays(run: ReplayRun, item: NodeSeries) -> dict[str, FloatArray]:
+    """A node's window series over the whole run, in contract order (§6)."""
+    v = item.values
+    arrivals, served = v["arrivals"], v["served"]
+    assert arrivals is not None and served is not None  # required by loading
+    errors = v["errors"]
+    out: dict[str, FloatArray] = {
+        "arrivals": arrivals,
+        "served": served,
+        "errors": np.full(run.grid.bins, np.nan) if errors is None else errors,
+    }
+    for metric in ("externalDemand", "queue", "capacity"):
+        values = v[metric]
+        if values is not None:
+            out[metric] = values
+    util = utilization(served, v["capacity"])
+    if util is not None:
+        out["utilization"] = util
+    latency = latency_minutes(item.node, v["queue"], served, run.grid.bin_minutes)
+    if latency is not None:
+        out["latencyMinutes"] = latency
+    out["throughputRatio"] = throughput_ratio(served, arrivals)
+    return out
+
+
+def _node_rendering(run: ReplayRun, item: NodeSeries) -> NodeRendering:
+    """Cached under everything the arrays depend on: each metric's source (series-cache key, or
+    ``None`` when absent), whether the node is a queue (latency) and the bin length."""
+    sources = tuple(item.sources[metric] for metric in METRIC_KEYS)
+    key = ("node", sources, item.node.is_queue, run.grid.bin_minutes, run.grid.bins)
+    return rendered_node(key, partial(_node_arrays, run, item))
 
 
 def _flow_volumes(run: ReplayRun, series: list[NodeSeries]) -> list[tuple[TopologyEdge, RenderedSeries]]:
@@ -121,9 +125,8 @@ def _flow_volumes(run: ReplayRun, series: list[NodeSeries]) -> list[tuple[Topolo
         item = served.get(flow.edge.src)
         source = None if item is None else item.values["served"]
         assert item is not None and source is not None  # flow edges leave topology nodes (served required)
-        fraction = flow.fraction
-        key = ("flowVolume", item.sources["served"], fraction)
-        out.append((flow.edge, rendered(key, partial(np.multiply, source, fraction))))
+        key = ("flowVolume", item.sources["served"], flow.fraction)
+        out.append((flow.edge, rendered(key, partial(np.multiply, source, flow.fraction))))
     return out
 
 
@@ -174,8 +177,9 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
     nodes: list[dict[str, Any]] = []
     for item in series:
         v = item.values
-        util_value = _at(_utilization(item), bin_index)
-        latency_value = _at(_latency(run, item), bin_index)
+        parts = _node_rendering(run, item).parts
+        util_value = _at(parts.get("utilization"), bin_index)
+        latency_value = _at(parts.get("latencyMinutes"), bin_index)
         nodes.append(
             {
                 "id": item.node.id,
@@ -191,7 +195,7 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
                 "derived": {
                     "utilization": util_value,
                     "latencyMinutes": latency_value,
-                    "throughputRatio": _throughput(item).at(bin_index),
+                    "throughputRatio": parts["throughputRatio"].at(bin_index),
                     "color": color(
                         item.node,
                         None if util_value is None else float(util_value),
@@ -217,25 +221,13 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
 
 
 def _window_node(run: ReplayRun, item: NodeSeries, start: int, stop: int) -> dict[str, Any]:
-    arrivals, served, errors = (_metric(item, m) for m in ("arrivals", "served", "errors"))
-    assert arrivals is not None and served is not None  # required by loading
-    out: dict[str, Any] = {
-        "arrivals": arrivals.window(start, stop),
-        "served": served.window(start, stop),
-        "errors": (_all_nan(run.grid.bins) if errors is None else errors).window(start, stop),
+    parts = _node_rendering(run, item).parts
+    return {
+        "id": item.node.id,
+        "kind": item.node.kind,
+        "series": {name: part.window(start, stop) for name, part in parts.items()},
+        "telemetry": _telemetry(run, item),
     }
-    for metric in ("externalDemand", "queue", "capacity"):
-        values = _metric(item, metric)
-        if values is not None:
-            out[metric] = values.window(start, stop)
-    util = _utilization(item)
-    if util is not None:
-        out["utilization"] = util.window(start, stop)
-    latency = _latency(run, item)
-    if latency is not None:
-        out["latencyMinutes"] = latency.window(start, stop)
-    out["throughputRatio"] = _throughput(item).window(start, stop)
-    return {"id": item.node.id, "kind": item.node.kind, "series": out, "telemetry": _telemetry(run, item)}
 
 
 def _model_only_nodes(run: ReplayRun, start: int, stop: int) -> list[dict[str, Any]]:
