@@ -13,7 +13,8 @@ import numpy as np
 from replay_helpers import FixtureRun, RunSpec, as_sent, build_run, q
 
 from runs.replay import configure_series_cache, state_snapshot, state_window
-from runs.replay.rendered import RENDERED_CACHE
+from runs.replay.loading import RUN_CACHE, configure_run_cache
+from runs.replay.rendered import RENDERED_CACHE, configure_rendered_cache
 from runs.replay.series_cache import SERIES_CACHE, ParsedSeries, SizedCache, parse_series_csv
 
 MakeRun = Callable[..., FixtureRun]
@@ -205,3 +206,22 @@ def test_editing_run_json_in_place_is_seen_at_once(fixture_run: FixtureRun) -> N
     assert _window(fixture_run)["warnings"] == [
         {"code": "run_warning", "message": "edited by hand", "severity": "info", "nodeId": None}
     ]
+
+
+def test_bodies_are_the_same_with_the_rendered_and_run_caches_off(fixture_run: FixtureRun) -> None:
+    warm_window, warm_snapshot = _window(fixture_run), _snapshot(fixture_run)
+    previous_bytes, previous_runs = RENDERED_CACHE.max_size, RUN_CACHE.max_size
+    try:
+        configure_rendered_cache(max_bytes=0)
+        configure_run_cache(max_runs=0)
+        assert len(RENDERED_CACHE) == 0 and len(RUN_CACHE) == 0
+        assert _window(fixture_run) == warm_window
+        assert _snapshot(fixture_run) == warm_snapshot
+        assert len(RENDERED_CACHE) == 0 and len(RUN_CACHE) == 0  # nothing was kept
+    finally:
+        configure_rendered_cache(max_bytes=previous_bytes)
+        configure_run_cache(max_runs=previous_runs)
+
+
+def _snapshot(fixture_run: FixtureRun) -> dict[str, Any]:
+    return state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=2))
