@@ -13,9 +13,10 @@ an edge fraction), never by a request or a window: nothing here is a finished bo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ class RenderedSeries:
 class NodeRendering:
     """Every series a ``/state_window`` node carries, in contract order, rendered over the whole run."""
 
-    parts: dict[str, RenderedSeries]
+    parts: Mapping[str, RenderedSeries]  # read-only: shared by every request that reads the node
 
     @property
     def nbytes(self) -> int:
@@ -75,6 +76,7 @@ def _rendered(values: FloatArray | None, items: list[Any]) -> RenderedSeries:
     if len(commas) != max(len(items) - 1, 0):
         raise ValueError("a rendered series element holds a comma")
     edges = np.concatenate(([0], commas, [len(text) - 1])).astype(np.int64)
+    edges.setflags(write=False)
     if values is not None:
         values.setflags(write=False)
     return RenderedSeries(values, text, edges)
@@ -110,7 +112,8 @@ def rendered_node(key: Hashable, compute: Callable[[], dict[str, FloatArray]]) -
     found = RENDERED_CACHE.get(key)
     if isinstance(found, NodeRendering):
         return found
-    made = NodeRendering({name: render_values(values) for name, values in compute().items()})
+    parts = {name: render_values(values) for name, values in compute().items()}
+    made = NodeRendering(MappingProxyType(parts))
     RENDERED_CACHE.put(key, made)
     return made
 
