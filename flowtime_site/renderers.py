@@ -22,10 +22,12 @@ class FastJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         # Non-finite floats become null, as everywhere in the API (orjson does this by itself).
-        options = orjson.OPT_NON_STR_KEYS
+        compact = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
         if (renderer_context or {}).get("indent"):  # the browsable API asks for readable JSON
-            options |= orjson.OPT_INDENT_2
-        return orjson.dumps(data, option=options)
+            # Pre-rendered parts (orjson.Fragment, e.g. state window series) are copied verbatim:
+            # parse the compact text once so that they are indented like everything else.
+            return orjson.dumps(orjson.loads(compact), option=orjson.OPT_INDENT_2)
+        return compact
 
 
 class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):

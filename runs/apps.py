@@ -20,8 +20,10 @@ class RunsConfig(AppConfig):
         # Django, so they are handed to it here, once, at start-up.
         from django.conf import settings
 
-        from runs.replay.series_cache import SERIES_CACHE
-        from runs.replay.state import configure_body_cache
+        from runs.replay.loading import configure_run_cache
+        from runs.replay.rendered import configure_rendered_cache
+        from runs.replay.series_cache import configure_series_cache
 
-        SERIES_CACHE.configure(settings.FLOWTIME_SERIES_CACHE_MAX_VALUES)
-        configure_body_cache(cells=settings.FLOWTIME_STATE_BODY_CACHE_CELLS)
+        configure_series_cache(max_values=settings.FLOWTIME_SERIES_CACHE_MAX_VALUES)
+        configure_rendered_cache(max_bytes=settings.FLOWTIME_RENDERED_SERIES_CACHE_MAX_BYTES)
+        configure_run_cache(max_runs=settings.FLOWTIME_REPLAY_RUN_CACHE_MAX_RUNS)

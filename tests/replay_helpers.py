@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 RUN_ID = "run_state_fixture"
@@ -219,6 +220,13 @@ def load_golden(name: str, model_hash: str) -> Any:
         return value
 
     return substitute(json.loads((GOLDEN_DIR / name).read_text(encoding="utf-8")))
+
+
+def as_sent(body: dict[str, Any]) -> dict[str, Any]:
+    """A state body as the client receives it: encoded by orjson (as the API's renderer does, which
+    also writes the pre-rendered series fragments of a window) and decoded again."""
+    decoded: dict[str, Any] = orjson.loads(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    return decoded
 
 
 def q(**params: Any) -> dict[str, list[str]]:

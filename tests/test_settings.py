@@ -80,9 +80,9 @@ def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 CACHE_PROBE = (
-    "import json, django; django.setup(); from runs.replay import state; "
-    "from runs.replay.series_cache import SERIES_CACHE; "
-    "print(json.dumps([SERIES_CACHE.max_values, state._BODY_CACHE_CELLS]))"
+    "import json, django; django.setup(); from runs.replay.rendered import RENDERED_CACHE; "
+    "from runs.replay.series_cache import SERIES_CACHE; from runs.replay.loading import RUN_CACHE; "
+    "print(json.dumps([SERIES_CACHE.max_size, RENDERED_CACHE.max_size, RUN_CACHE.max_size]))"
 )
 
 WHOLE = "a whole number ≥ {minimum} (digits only, e.g. {default})"
@@ -91,7 +91,8 @@ WHOLE = "a whole number ≥ {minimum} (digits only, e.g. {default})"
 @pytest.mark.parametrize(
     ("name", "value", "accepts"),
     [
-        ("FLOWTIME_STATE_BODY_CACHE_CELLS", "1e6", WHOLE.format(minimum=0, default=1000000)),
+        ("FLOWTIME_RENDERED_SERIES_CACHE_MAX_BYTES", "1e6", WHOLE.format(minimum=0, default=268435456)),
+        ("FLOWTIME_REPLAY_RUN_CACHE_MAX_RUNS", "many", WHOLE.format(minimum=0, default=64)),
         ("FLOWTIME_SERIES_CACHE_MAX_VALUES", "lots", WHOLE.format(minimum=0, default=50000000)),
         ("FLOWTIME_SERIES_CACHE_MAX_VALUES", "-1", WHOLE.format(minimum=0, default=50000000)),
         ("FLOWTIME_MAX_BINS", "0", WHOLE.format(minimum=1, default=10000)),
@@ -117,16 +118,21 @@ def test_a_bad_value_stops_start_up_with_one_line(
 
 
 def test_cache_bounds_come_from_settings(tmp_path: Path) -> None:
-    done = start(tmp_path, FLOWTIME_SERIES_CACHE_MAX_VALUES="1_000", FLOWTIME_STATE_BODY_CACHE_CELLS="0")
+    done = start(
+        tmp_path,
+        FLOWTIME_SERIES_CACHE_MAX_VALUES="1_000",
+        FLOWTIME_RENDERED_SERIES_CACHE_MAX_BYTES="0",
+        FLOWTIME_REPLAY_RUN_CACHE_MAX_RUNS="2",
+    )
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1000, 0]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1000, 0, 2]
 
 
 def test_cache_bounds_default(tmp_path: Path) -> None:
     done = start(tmp_path)
 
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [50_000_000, 1_000_000]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [50_000_000, 256 * 1024 * 1024, 64]
 
 
 SOURCE_DIRS = ("flowtime_site", "runs", "templates_catalog", "telemetry")

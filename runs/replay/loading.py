@@ -11,8 +11,6 @@ import math
 import os
 import re
 import stat
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +25,7 @@ from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
 from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
+from runs.replay.series_cache import SizedCache
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
@@ -379,7 +378,7 @@ _FINGERPRINT_FILES = (
     "series/index.json",
 )
 _FINGERPRINT_DIRS = ("", "model", "model/telemetry", "series")
-_MAX_RUNS = 64
+DEFAULT_MAX_RUNS = 64
 
 StatKey = tuple[int, int, int, int] | None
 
@@ -391,8 +390,13 @@ class _CachedRun:
     run: ReplayRun
 
 
-_runs: OrderedDict[str, _CachedRun] = OrderedDict()
-_runs_lock = threading.Lock()
+# Bounded by FLOWTIME_REPLAY_RUN_CACHE_MAX_RUNS (runs held), applied at start-up (RunsConfig.ready).
+RUN_CACHE: SizedCache[_CachedRun] = SizedCache(DEFAULT_MAX_RUNS, lambda _entry: 1)
+
+
+def configure_run_cache(*, max_runs: int) -> None:
+    """Set the bound (loaded runs held) of the process-wide loaded-run cache."""
+    RUN_CACHE.configure(max_runs)
 
 
 def _stat_key(path: str) -> StatKey:
@@ -419,8 +423,7 @@ def _watched_dirs(run: ReplayRun) -> tuple[str, ...]:
 
 
 def clear_run_cache() -> None:
-    with _runs_lock:
-        _runs.clear()
+    RUN_CACHE.clear()
 
 
 def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
@@ -428,12 +431,8 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
     ``provenance_mismatch`` as spec 06 §1–§2 say. Series values are read later, on demand."""
     run_dir = run_directory(data_root, run_id)
     key = str(run_dir)
-    with _runs_lock:
-        cached = _runs.get(key)
+    cached = RUN_CACHE.get(key)
     if cached is not None and _fingerprint(run_dir, cached.dirs) == cached.fingerprint:
-        with _runs_lock:
-            if key in _runs:
-                _runs.move_to_end(key)
         return cached.run
     fixed_dirs = tuple(sorted(os.path.join(key, rel) if rel else key for rel in _FINGERPRINT_DIRS))
     before = _fingerprint(run_dir, fixed_dirs)
@@ -442,11 +441,7 @@ def load_replay_run(data_root: Path, run_id: str) -> ReplayRun:
     fingerprint = _fingerprint(run_dir, dirs)
     # Keep it only if nothing changed while it was being read (the fixed part is the same files).
     if _fingerprint(run_dir, fixed_dirs) == before:
-        with _runs_lock:
-            _runs[key] = _CachedRun(dirs, fingerprint, run)
-            _runs.move_to_end(key)
-            while len(_runs) > _MAX_RUNS:
-                _runs.popitem(last=False)
+        RUN_CACHE.put(key, _CachedRun(dirs, fingerprint, run))
     return run
 
 

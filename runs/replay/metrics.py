@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,9 @@ class NodeSeries:
     values: dict[str, FloatArray | None]
     invalid: tuple[str, ...]
     unresolved: tuple[str, ...]
+    # What each array was read from (the series cache key; ``("nan", bins)`` for no readable file):
+    # the identity the rendered-series cache keys on.
+    sources: dict[str, Hashable | None]
 
 
 def _all_nan(bins: int) -> FloatArray:
@@ -39,21 +43,25 @@ def load_node_series(run: ReplayRun) -> list[NodeSeries]:
     result: list[NodeSeries] = []
     for node in run.topology:
         values: dict[str, FloatArray | None] = {}
+        sources: dict[str, Hashable | None] = {}
         invalid: list[str] = []
         unresolved: list[str] = []
         for metric in METRIC_KEYS:
             ref = node.metrics[metric]
             if ref.status == "absent":
                 values[metric] = None
+                sources[metric] = None
             elif ref.status == "unresolved" or ref.real_path is None:
                 values[metric] = empty
+                sources[metric] = ("nan", bins)
                 unresolved.append(metric)
             else:
                 parsed = read_series(ref.real_path, bins)
                 values[metric] = parsed.values
+                sources[metric] = parsed.identity if parsed.identity is not None else ("nan", bins)
                 if not parsed.valid:
                     invalid.append(metric)
-        result.append(NodeSeries(node, values, tuple(invalid), tuple(unresolved)))
+        result.append(NodeSeries(node, values, tuple(invalid), tuple(unresolved), sources))
     return result
 
 

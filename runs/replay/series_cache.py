@@ -13,15 +13,18 @@ import os
 import re
 import stat
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from cachetools import LRUCache
 
-from runs.artifacts.document_cache import FileIdentity, clear_document_cache, file_identity, read_all
+from runs.artifacts.document_cache import clear_document_cache, file_identity, read_all
 
 FloatArray = npt.NDArray[np.float64]
+V = TypeVar("V")
 
 DEFAULT_MAX_VALUES = 50_000_000
 # A series CSV needs a few dozen bytes per row; anything far larger is not a series of this run and
@@ -46,6 +49,8 @@ class ParsedSeries:
     values: FloatArray
     malformed: bool
     valid: bool
+    # The cache key it was read under (file identity, bins); ``None`` when the file could not be read.
+    identity: Hashable | None = None
 
 
 def _malformed(bins: int) -> ParsedSeries:
@@ -121,65 +126,55 @@ def parse_series_csv(data: bytes, bins: int) -> ParsedSeries:
     return ParsedSeries(array, malformed=False, valid=bool(np.isfinite(array).all()))
 
 
-class SeriesCache:
-    """A thread-safe LRU of parsed series, bounded by the total number of float values held."""
+class SizedCache(Generic[V]):
+    """A thread-safe LRU (cachetools) bounded by the total ``sizeof`` of its entries; an entry larger
+    than the whole bound is not kept."""
 
-    def __init__(self, max_values: int = DEFAULT_MAX_VALUES) -> None:
-        self._max_values = max_values
-        self._entries: OrderedDict[tuple[FileIdentity, int], ParsedSeries] = OrderedDict()
-        self._total = 0
+    def __init__(self, max_size: int, sizeof: Callable[[V], int]) -> None:
+        self._sizeof = sizeof
+        self._entries: LRUCache[Hashable, V] = LRUCache(max(0, max_size), getsizeof=sizeof)
         self._lock = threading.Lock()
-        self.parses = 0
+        self.misses = 0
 
     @property
-    def max_values(self) -> int:
-        return self._max_values
+    def max_size(self) -> int:
+        return int(self._entries.maxsize)
 
     @property
-    def total_values(self) -> int:
-        return self._total
+    def total_size(self) -> int:
+        return int(self._entries.currsize)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def configure(self, max_values: int) -> None:
+    def configure(self, max_size: int) -> None:
+        """Set the bound, keeping what still fits."""
         with self._lock:
-            self._max_values = max(0, max_values)
-            self._evict()
+            old = self._entries
+            self._entries = LRUCache(max(0, max_size), getsizeof=self._sizeof)
+            for key, value in old.items():
+                if self._sizeof(value) <= self._entries.maxsize:
+                    self._entries[key] = value
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._total = 0
 
-    def get(self, key: tuple[FileIdentity, int]) -> ParsedSeries | None:
+    def get(self, key: Hashable) -> V | None:
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+            return self._entries.get(key)
 
-    def put(self, key: tuple[FileIdentity, int], series: ParsedSeries) -> None:
-        size = int(series.values.size)
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
-            self.parses += 1
-            if size > self._max_values:
-                return
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._total -= int(old.values.size)
-            self._entries[key] = series
-            self._total += size
-            self._evict()
-
-    def _evict(self) -> None:
-        while self._total > self._max_values and self._entries:
-            _key, evicted = self._entries.popitem(last=False)
-            self._total -= int(evicted.values.size)
+            self.misses += 1
+            if self._sizeof(value) <= self._entries.maxsize:
+                self._entries[key] = value
 
 
-# Bounded by FLOWTIME_SERIES_CACHE_MAX_VALUES, applied at start-up (RunsConfig.ready).
-SERIES_CACHE = SeriesCache(DEFAULT_MAX_VALUES)
+# Bounded by FLOWTIME_SERIES_CACHE_MAX_VALUES (float values held), applied at start-up (RunsConfig.ready).
+SERIES_CACHE: SizedCache[ParsedSeries] = SizedCache(
+    DEFAULT_MAX_VALUES, lambda series: int(series.values.size)
+)
 
 
 def configure_series_cache(*, max_values: int) -> None:
@@ -193,6 +188,16 @@ def read_series(real_path: str, bins: int) -> ParsedSeries:
     A file that cannot be opened or read, is not a regular file, or is far too large for the grid
     is reported as a malformed series rather than raised.
     """
+    # A cached parse is found with one lstat: a regular file with the identity it was read under is
+    # those bytes (a link put in its place has another identity and goes the long way, refused).
+    try:
+        st = os.lstat(real_path)
+    except OSError:
+        return _malformed(bins)
+    if stat.S_ISREG(st.st_mode):
+        cached = SERIES_CACHE.get((file_identity(real_path, st), bins))
+        if cached is not None:
+            return cached
     try:
         fd = os.open(real_path, _OPEN_FLAGS)
     except OSError:
@@ -209,6 +214,7 @@ def read_series(real_path: str, bins: int) -> ParsedSeries:
             parsed = _malformed(bins)
         else:
             parsed = parse_series_csv(read_all(fd, st.st_size), bins)
+        parsed = replace(parsed, identity=key)
         SERIES_CACHE.put(key, parsed)
         return parsed
     except OSError:

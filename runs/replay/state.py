@@ -6,11 +6,9 @@ validation.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,9 @@ from runs.artifacts.run_store import snapshot_of_run
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter, WindowTooLarge
 from runs.replay.edges import TopologyEdge
-from runs.replay.loading import ReplayRun, clear_run_cache, is_file_uri, load_replay_run
+from runs.replay.loading import METRIC_KEYS, ReplayRun, clear_run_cache, is_file_uri, load_replay_run
 from runs.replay.metadata import build_metadata
 from runs.replay.metrics import (
-    METRIC_KEYS,
     NodeSeries,
     color,
     latency_minutes,
@@ -35,8 +32,16 @@ from runs.replay.metrics import (
     utilization,
     validate_simulation,
 )
-from runs.replay.numbers import json_scalar, json_values
+from runs.replay.numbers import JsonNumber, json_scalar
 from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
+from runs.replay.rendered import (
+    RENDERED_CACHE,
+    NodeRendering,
+    RenderedSeries,
+    rendered,
+    rendered_node,
+    rendered_timestamps,
+)
 from runs.replay.series_cache import FloatArray, read_series
 from runs.replay.series_cache import clear_caches as clear_series_caches
 
@@ -44,83 +49,12 @@ from runs.replay.series_cache import clear_caches as clear_series_caches
 # decorator numpy (≥ 2) keeps the state per call, so concurrent requests do not share it.
 QUIET = np.errstate(all="ignore")
 
-# --- finished window bodies -------------------------------------------------------------------------
-# Building a 500-bin × 50-node window (derived metrics, number conversion) costs far more than finding
-# it again. A body is reused only for the very same loaded run object and the very same cached series
-# arrays: a changed run or CSV yields new objects (the caches are keyed by file identity), so a stale
-# body can never match. Entries hold those objects, so their ids cannot be reused while cached.
-# Bounded by cells (bins × series), as a full-size window is several MB of Python objects.
-
-DEFAULT_BODY_CACHE_CELLS = 1_000_000
-_BODY_CACHE_CELLS = DEFAULT_BODY_CACHE_CELLS  # set from FLOWTIME_STATE_BODY_CACHE_CELLS at start-up
-
-
-@dataclass(frozen=True)
-class _CachedBody:
-    run: ReplayRun
-    arrays: tuple[FloatArray | None, ...]
-    body: dict[str, Any]
-    cells: int
-
-
-_bodies: OrderedDict[tuple[int, int, int], _CachedBody] = OrderedDict()
-_bodies_cells = 0
-_bodies_lock = threading.Lock()
-
-
-def configure_body_cache(*, cells: int) -> None:
-    """Bound the finished-body cache (bins × series; 0 turns it off), dropping what no longer fits."""
-    global _BODY_CACHE_CELLS, _bodies_cells
-    with _bodies_lock:
-        _BODY_CACHE_CELLS = max(0, cells)
-        while _bodies_cells > _BODY_CACHE_CELLS and _bodies:
-            _, evicted = _bodies.popitem(last=False)
-            _bodies_cells -= evicted.cells
-
-
-def _series_arrays(series: list[NodeSeries]) -> tuple[FloatArray | None, ...]:
-    return tuple(item.values[metric] for item in series for metric in METRIC_KEYS)
-
-
-def _cached_body(
-    key: tuple[int, int, int], run: ReplayRun, arrays: tuple[FloatArray | None, ...]
-) -> dict[str, Any] | None:
-    with _bodies_lock:
-        entry = _bodies.get(key)
-        if entry is None or entry.run is not run or len(entry.arrays) != len(arrays):
-            return None
-        if not all(a is b for a, b in zip(entry.arrays, arrays, strict=True)):
-            return None
-        _bodies.move_to_end(key)
-        return entry.body
-
-
-def _remember_body(
-    key: tuple[int, int, int], run: ReplayRun, arrays: tuple[FloatArray | None, ...], body: dict[str, Any]
-) -> None:
-    global _bodies_cells
-    cells = (key[2] - key[1] + 1) * max(len(arrays), 1)
-    if cells > _BODY_CACHE_CELLS:
-        return
-    with _bodies_lock:
-        old = _bodies.pop(key, None)
-        if old is not None:
-            _bodies_cells -= old.cells
-        _bodies[key] = _CachedBody(run, arrays, body, cells)
-        _bodies_cells += cells
-        while _bodies_cells > _BODY_CACHE_CELLS and _bodies:
-            _, evicted = _bodies.popitem(last=False)
-            _bodies_cells -= evicted.cells
-
 
 def clear_caches() -> None:
-    """Forget every cached run, document, series and window body (tests; memory pressure)."""
-    global _bodies_cells
+    """Forget every cached run, document, series and rendered series (tests; memory pressure)."""
     clear_series_caches()
     clear_run_cache()
-    with _bodies_lock:
-        _bodies.clear()
-        _bodies_cells = 0
+    RENDERED_CACHE.clear()
 
 
 # Topology kinds that are model plumbing rather than operational components (§6 `operational`).
@@ -137,16 +71,62 @@ def _telemetry(run: ReplayRun, item: NodeSeries) -> dict[str, Any]:
     return {"sources": node_sources(item), "warnings": node_warnings(run, item)}
 
 
-def _flow_volumes(
-    run: ReplayRun, series: list[NodeSeries], window: slice
-) -> list[tuple[TopologyEdge, FloatArray]]:
-    """Each flow edge (spec 07 §5.2) with ``served_src × f(e)`` over ``window``; NaN/inf give null."""
-    served = {item.node.id: item.values["served"] for item in series}
-    out: list[tuple[TopologyEdge, FloatArray]] = []
+# --- whole-run renderings, keyed by the identity of what they are computed from ---------------------
+# A series' source is its series-cache key (file identity and bins) or ("nan", bins); a derived series
+# names its inputs' sources and every other number it reads (bin minutes, an edge fraction).
+
+
+def _all_nan(bins: int) -> RenderedSeries:
+    return rendered(("nan", bins), partial(np.full, bins, np.nan))
+
+
+def _same(values: FloatArray) -> FloatArray:
+    return values
+
+
+def _node_arrays(run: ReplayRun, item: NodeSeries) -> dict[str, FloatArray]:
+    """A node's window series over the whole run, in contract order (§6)."""
+    v = item.values
+    arrivals, served = v["arrivals"], v["served"]
+    assert arrivals is not None and served is not None  # required by loading
+    errors = v["errors"]
+    out: dict[str, FloatArray] = {
+        "arrivals": arrivals,
+        "served": served,
+        "errors": np.full(run.grid.bins, np.nan) if errors is None else errors,
+    }
+    for metric in ("externalDemand", "queue", "capacity"):
+        values = v[metric]
+        if values is not None:
+            out[metric] = values
+    util = utilization(served, v["capacity"])
+    if util is not None:
+        out["utilization"] = util
+    latency = latency_minutes(item.node, v["queue"], served, run.grid.bin_minutes)
+    if latency is not None:
+        out["latencyMinutes"] = latency
+    out["throughputRatio"] = throughput_ratio(served, arrivals)
+    return out
+
+
+def _node_rendering(run: ReplayRun, item: NodeSeries) -> NodeRendering:
+    """Cached under everything the arrays depend on: each metric's source (series-cache key, or
+    ``None`` when absent), whether the node is a queue (latency) and the bin length."""
+    sources = tuple(item.sources[metric] for metric in METRIC_KEYS)
+    key = ("node", sources, item.node.is_queue, run.grid.bin_minutes, run.grid.bins)
+    return rendered_node(key, partial(_node_arrays, run, item))
+
+
+def _flow_volumes(run: ReplayRun, series: list[NodeSeries]) -> list[tuple[TopologyEdge, RenderedSeries]]:
+    """Each flow edge (spec 07 §5.2) with ``served_src × f(e)`` over the run; NaN/inf give null."""
+    served = {item.node.id: item for item in series}
+    out: list[tuple[TopologyEdge, RenderedSeries]] = []
     for flow in run.flow_edges:
-        source = served.get(flow.edge.src)
-        assert source is not None  # flow edges leave topology nodes, whose served is required
-        out.append((flow.edge, source[window] * flow.fraction))
+        item = served.get(flow.edge.src)
+        source = None if item is None else item.values["served"]
+        assert item is not None and source is not None  # flow edges leave topology nodes (served required)
+        key = ("flowVolume", item.sources["served"], flow.fraction)
+        out.append((flow.edge, rendered(key, partial(np.multiply, source, flow.fraction))))
     return out
 
 
@@ -162,16 +142,16 @@ def _edge_head(edge: TopologyEdge) -> dict[str, Any]:
 
 def _snapshot_edges(run: ReplayRun, series: list[NodeSeries], bin_index: int) -> list[dict[str, Any]]:
     edges: list[dict[str, Any]] = []
-    for edge, volume in _flow_volumes(run, series, slice(bin_index, bin_index + 1)):
-        value = json_scalar(volume, 0)
+    for edge, volume in _flow_volumes(run, series):
+        value = volume.at(bin_index)
         edges.append({**_edge_head(edge), "flowVolume": value, "series": {"flowVolume": [value]}})
     return edges
 
 
-def _window_edges(run: ReplayRun, series: list[NodeSeries], window: slice) -> list[dict[str, Any]]:
+def _window_edges(run: ReplayRun, series: list[NodeSeries], start: int, stop: int) -> list[dict[str, Any]]:
     return [
-        {**_edge_head(edge), "series": {"flowVolume": json_values(volume)}}
-        for edge, volume in _flow_volumes(run, series, window)
+        {**_edge_head(edge), "series": {"flowVolume": volume.window(start, stop)}}
+        for edge, volume in _flow_volumes(run, series)
     ]
 
 
@@ -179,6 +159,10 @@ def _loaded_series(run: ReplayRun) -> list[NodeSeries]:
     series = load_node_series(run)
     validate_simulation(run, series)
     return series
+
+
+def _at(values: RenderedSeries | None, index: int) -> JsonNumber:
+    return None if values is None else values.at(index)
 
 
 @snapshot_of_run
@@ -190,36 +174,28 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
     check_bin_range("binIndex", bin_index, run.grid.bins)
     series = _loaded_series(run)
 
-    at = slice(bin_index, bin_index + 1)
     nodes: list[dict[str, Any]] = []
     for item in series:
         v = item.values
-        arrivals, served = v["arrivals"], v["served"]
-        assert arrivals is not None and served is not None  # required by loading
-        capacity, queue = v["capacity"], v["queue"]
-        util = utilization(served[at], None if capacity is None else capacity[at])
-        latency = latency_minutes(
-            item.node, None if queue is None else queue[at], served[at], run.grid.bin_minutes
-        )
-        ratio = throughput_ratio(served[at], arrivals[at])
-        util_value = json_scalar(util, 0)
-        latency_value = json_scalar(latency, 0)
+        parts = _node_rendering(run, item).parts
+        util_value = _at(parts.get("utilization"), bin_index)
+        latency_value = _at(parts.get("latencyMinutes"), bin_index)
         nodes.append(
             {
                 "id": item.node.id,
                 "kind": item.node.kind,
                 "metrics": {
-                    "arrivals": json_scalar(arrivals, bin_index),
-                    "served": json_scalar(served, bin_index),
+                    "arrivals": json_scalar(v["arrivals"], bin_index),
+                    "served": json_scalar(v["served"], bin_index),
                     "errors": json_scalar(v["errors"], bin_index),
-                    "queue": json_scalar(queue, bin_index),
-                    "capacity": json_scalar(capacity, bin_index),
+                    "queue": json_scalar(v["queue"], bin_index),
+                    "capacity": json_scalar(v["capacity"], bin_index),
                     "externalDemand": json_scalar(v["externalDemand"], bin_index),
                 },
                 "derived": {
                     "utilization": util_value,
                     "latencyMinutes": latency_value,
-                    "throughputRatio": json_scalar(ratio, 0),
+                    "throughputRatio": parts["throughputRatio"].at(bin_index),
                     "color": color(
                         item.node,
                         None if util_value is None else float(util_value),
@@ -244,44 +220,22 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
     }
 
 
-def _window_node(run: ReplayRun, item: NodeSeries, window: slice) -> dict[str, Any]:
-    v = item.values
-    arrivals, served = v["arrivals"], v["served"]
-    assert arrivals is not None and served is not None  # required by loading
-    arrivals_w, served_w = arrivals[window], served[window]
-    errors = v["errors"]
-    out: dict[str, Any] = {
-        "arrivals": json_values(arrivals_w),
-        "served": json_values(served_w),
-        "errors": [None] * len(arrivals_w) if errors is None else json_values(errors[window]),
+def _window_node(run: ReplayRun, item: NodeSeries, start: int, stop: int) -> dict[str, Any]:
+    parts = _node_rendering(run, item).parts
+    return {
+        "id": item.node.id,
+        "kind": item.node.kind,
+        "series": {name: part.window(start, stop) for name, part in parts.items()},
+        "telemetry": _telemetry(run, item),
     }
-    capacity_w: FloatArray | None = None
-    queue_w: FloatArray | None = None
-    for metric in ("externalDemand", "queue", "capacity"):
-        values = v[metric]
-        if values is not None:
-            part = values[window]
-            out[metric] = json_values(part)
-            if metric == "capacity":
-                capacity_w = part
-            elif metric == "queue":
-                queue_w = part
-    util = utilization(served_w, capacity_w)
-    if util is not None:
-        out["utilization"] = json_values(util)
-    latency = latency_minutes(item.node, queue_w, served_w, run.grid.bin_minutes)
-    if latency is not None:
-        out["latencyMinutes"] = json_values(latency)
-    out["throughputRatio"] = json_values(throughput_ratio(served_w, arrivals_w))
-    return {"id": item.node.id, "kind": item.node.kind, "series": out, "telemetry": _telemetry(run, item)}
 
 
-def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
+def _model_only_nodes(run: ReplayRun, start: int, stop: int) -> list[dict[str, Any]]:
     """``full`` mode: indexed model nodes that are not topology ids, in definition order."""
     topology_ids = {node.id for node in run.topology}
     by_id = {entry.id: entry for entry in reversed(run.series_entries)}
     by_prefix = {entry.id.split("@", 1)[0]: entry for entry in reversed(run.series_entries)}
-    count = window.stop - window.start
+    bins = run.grid.bins
     nodes: list[dict[str, Any]] = []
     for model_node in run.model_nodes:
         if model_node.id in topology_ids:
@@ -289,16 +243,17 @@ def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
         entry = by_id.get(model_node.id) or by_prefix.get(model_node.id)
         if entry is None:
             continue
-        if entry.real_path is None:
-            values: list[Any] = [None] * count
+        parsed = None if entry.real_path is None else read_series(entry.real_path, bins)
+        if parsed is None or parsed.identity is None:
+            values = _all_nan(bins)
         else:
-            values = json_values(read_series(entry.real_path, run.grid.bins).values[window])
+            values = rendered(("series", parsed.identity), partial(_same, parsed.values))
         source = model_node.source
         nodes.append(
             {
                 "id": model_node.id,
                 "kind": model_node.kind,
-                "series": {"values": values},
+                "series": {"values": values.window(start, stop)},
                 "telemetry": {
                     "sources": [source] if source is not None and is_file_uri(source) else [],
                     "warnings": [],
@@ -313,7 +268,8 @@ def _model_only_nodes(run: ReplayRun, window: slice) -> list[dict[str, Any]]:
 def state_window(
     data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int
 ) -> dict[str, Any]:
-    """The ``GET /v1/runs/{runId}/state_window?startBin=A&endBin=B[&mode=]`` body."""
+    """The ``GET /v1/runs/{runId}/state_window?startBin=A&endBin=B[&mode=]`` body. Series arrays are
+    ``orjson.Fragment`` values (JSON text): render the body with orjson."""
     start_bin = parse_bin_query(query, "startBin")
     end_bin = parse_bin_query(query, "endBin")
     mode = parse_mode_query(query)
@@ -327,39 +283,28 @@ def state_window(
     if count > max_window_bins:
         raise WindowTooLarge(count, max_window_bins)
     series = _loaded_series(run)
-    # Only operational windows (what a UI polls) are kept: ``full`` also reads model-only series.
-    arrays = _series_arrays(series) if mode == "operational" else ()
-    key = (id(run), start_bin, end_bin)
-    if arrays:
-        found = _cached_body(key, run, arrays)
-        if found is not None:
-            return found
 
-    window = slice(start_bin, end_bin + 1)
+    stop = end_bin + 1
     nodes = [
-        _window_node(run, item, window)
+        _window_node(run, item, start_bin, stop)
         for item in series
         if mode == "full" or item.node.kind.lower() not in _NON_OPERATIONAL_KINDS
     ]
     if mode == "full":
-        nodes.extend(_model_only_nodes(run, window))
+        nodes.extend(_model_only_nodes(run, start_bin, stop))
 
-    timestamps: list[str] | None = None
-    if run.grid.start is not None:
-        start = run.grid.start
-        step = run.grid.bin_minutes
-        timestamps = [
-            format_timestamp(start + timedelta(minutes=i * step)) for i in range(start_bin, end_bin + 1)
-        ]
-    body = {
+    grid = run.grid
+    timestamps = (
+        None
+        if grid.start is None
+        else rendered_timestamps(grid.start, grid.bin_minutes, bins).window(start_bin, stop)
+    )
+    return {
         "metadata": build_metadata(run),
         "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
         "timestampsUtc": timestamps,
         "nodes": nodes,
-        "edges": _window_edges(run, series, window),
+        "edges": _window_edges(run, series, start_bin, stop),
         "edgeWarnings": {},
         "warnings": top_warnings(run),
     }
-    if arrays:
-        _remember_body(key, run, arrays, body)
-    return body

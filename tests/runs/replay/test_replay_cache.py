@@ -10,23 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from replay_helpers import FixtureRun, RunSpec, build_run, q
+from replay_helpers import FixtureRun, RunSpec, as_sent, build_run, q
 
 from runs.replay import configure_series_cache, state_snapshot, state_window
-from runs.replay.series_cache import SERIES_CACHE, ParsedSeries, SeriesCache, parse_series_csv
+from runs.replay.loading import RUN_CACHE, configure_run_cache
+from runs.replay.rendered import RENDERED_CACHE, configure_rendered_cache
+from runs.replay.series_cache import SERIES_CACHE, ParsedSeries, SizedCache, parse_series_csv
 
 MakeRun = Callable[..., FixtureRun]
 
 
 def test_each_csv_is_parsed_once(fixture_run: FixtureRun) -> None:
-    before = SERIES_CACHE.parses  # other tests in the same process may have parsed files already
+    before = SERIES_CACHE.misses  # other tests in the same process may have parsed files already
     state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=0))
-    first = SERIES_CACHE.parses
+    first = SERIES_CACHE.misses
     assert first - before == 8  # 4 metrics × 2 nodes
     for index in range(4):
         state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=index))
     state_window(fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500)
-    assert SERIES_CACHE.parses == first
+    assert SERIES_CACHE.misses == first
 
 
 def test_publishing_rename_serves_the_new_run(fixture_run: FixtureRun, data_root: Path) -> None:
@@ -51,7 +53,7 @@ def test_publishing_rename_serves_the_new_run(fixture_run: FixtureRun, data_root
     after = state_snapshot(data_root, fixture_run.run_id, q(binIndex=1))
     assert after["nodes"][0]["metrics"]["served"] == 5
     assert after["nodes"][0]["derived"]["utilization"] == 5 / 7
-    window = state_window(data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500)
+    window = _window(fixture_run)
     assert window["nodes"][0]["series"]["served"] == [9, 5, 9, 4]
 
 
@@ -72,7 +74,7 @@ def _series(n: int) -> ParsedSeries:
 
 
 def test_lru_is_bounded_by_value_count() -> None:
-    cache = SeriesCache(max_values=10)
+    cache: SizedCache[ParsedSeries] = SizedCache(10, lambda series: int(series.values.size))
     keys = [((f"/f{i}", 0, i, 0, 0), 4) for i in range(3)]
     cache.put(keys[0], _series(4))
     cache.put(keys[1], _series(4))
@@ -80,19 +82,19 @@ def test_lru_is_bounded_by_value_count() -> None:
     cache.put(keys[2], _series(4))  # 12 > 10: the least recently used (1) goes
     assert cache.get(keys[1]) is None
     assert cache.get(keys[0]) is not None and cache.get(keys[2]) is not None
-    assert cache.total_values == 8
+    assert cache.total_size == 8
     cache.put((("/big", 0, 9, 0, 0), 11), _series(11))  # larger than the bound: not kept
     assert len(cache) == 2
     cache.configure(4)
-    assert len(cache) == 1 and cache.total_values == 4
+    assert len(cache) == 1 and cache.total_size == 4
 
 
 def test_configured_bound_applies_to_requests(fixture_run: FixtureRun) -> None:
-    previous = SERIES_CACHE.max_values
+    previous = SERIES_CACHE.max_size
     try:
         configure_series_cache(max_values=4)
         state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=0))
-        assert SERIES_CACHE.total_values <= 4
+        assert SERIES_CACHE.total_size <= 4
         body = state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=1))
         assert body["nodes"][0]["metrics"]["served"] == 6  # correct, just re-parsed
     finally:
@@ -143,23 +145,38 @@ def test_canonical_fast_path_agrees_with_the_full_parser() -> None:
     assert np.array_equal(parse_series_csv(canonical, 300).values, values, equal_nan=True)
 
 
-# --- the loaded-run and window-body caches never outlive a change on disk ---------------------------
+# --- the loaded-run and rendered-series caches never outlive a change on disk; no body is reused --
 
 
-def _window(fixture_run: FixtureRun) -> dict[str, Any]:
-    return state_window(
+def _window(fixture_run: FixtureRun, start: int = 0, end: int = 3) -> dict[str, Any]:
+    body = state_window(
+        fixture_run.data_root, fixture_run.run_id, q(startBin=start, endBin=end), max_window_bins=500
+    )
+    return as_sent(body)
+
+
+def test_no_window_body_is_reused(fixture_run: FixtureRun) -> None:
+    first = state_window(
         fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500
     )
-
-
-def test_a_repeated_window_is_served_from_the_body_cache(fixture_run: FixtureRun) -> None:
-    first = _window(fixture_run)
-    assert _window(fixture_run) is first
-    other = state_window(
-        fixture_run.data_root, fixture_run.run_id, q(startBin=1, endBin=3), max_window_bins=500
+    again = state_window(
+        fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500
     )
-    assert other is not first
-    assert other["window"] == {"startBin": 1, "endBin": 3, "binCount": 3}
+    assert again is not first and again["nodes"] is not first["nodes"]
+
+
+def test_windows_are_slices_of_one_rendering(fixture_run: FixtureRun) -> None:
+    misses = RENDERED_CACHE.misses
+    whole = _window(fixture_run)
+    rendered_once = RENDERED_CACHE.misses
+    assert rendered_once > misses
+    for start, end in ((1, 3), (0, 0), (2, 2), (3, 3), (0, 2)):
+        part = _window(fixture_run, start, end)
+        assert part["window"] == {"startBin": start, "endBin": end, "binCount": end - start + 1}
+        assert part["timestampsUtc"] == whole["timestampsUtc"][start : end + 1]
+        for node, full in zip(part["nodes"], whole["nodes"], strict=True):
+            assert node["series"] == {key: values[start : end + 1] for key, values in full["series"].items()}
+    assert RENDERED_CACHE.misses == rendered_once  # no new rendering for another window
 
 
 def test_deleting_a_csv_in_place_is_seen_at_once(fixture_run: FixtureRun) -> None:
@@ -189,3 +206,22 @@ def test_editing_run_json_in_place_is_seen_at_once(fixture_run: FixtureRun) -> N
     assert _window(fixture_run)["warnings"] == [
         {"code": "run_warning", "message": "edited by hand", "severity": "info", "nodeId": None}
     ]
+
+
+def test_bodies_are_the_same_with_the_rendered_and_run_caches_off(fixture_run: FixtureRun) -> None:
+    warm_window, warm_snapshot = _window(fixture_run), _snapshot(fixture_run)
+    previous_bytes, previous_runs = RENDERED_CACHE.max_size, RUN_CACHE.max_size
+    try:
+        configure_rendered_cache(max_bytes=0)
+        configure_run_cache(max_runs=0)
+        assert len(RENDERED_CACHE) == 0 and len(RUN_CACHE) == 0
+        assert _window(fixture_run) == warm_window
+        assert _snapshot(fixture_run) == warm_snapshot
+        assert len(RENDERED_CACHE) == 0 and len(RUN_CACHE) == 0  # nothing was kept
+    finally:
+        configure_rendered_cache(max_bytes=previous_bytes)
+        configure_run_cache(max_runs=previous_runs)
+
+
+def _snapshot(fixture_run: FixtureRun) -> dict[str, Any]:
+    return state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=2))

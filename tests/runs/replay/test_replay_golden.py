@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from replay_helpers import FixtureRun, load_golden, q
+from replay_helpers import FixtureRun, as_sent, load_golden, q
 
 from runs.replay import build_metadata, load_replay_run, state_snapshot, state_window
 
@@ -17,8 +17,8 @@ def test_snapshot_bin1_matches_golden(fixture_run: FixtureRun) -> None:
 
 
 def test_window_0_3_matches_golden(fixture_run: FixtureRun) -> None:
-    body = state_window(
-        fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500
+    body = as_sent(
+        state_window(fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3), max_window_bins=500)
     )
     expected = load_golden("window_0_3.json", fixture_run.model_hash)
     assert json.dumps(body) == json.dumps(expected)
@@ -75,8 +75,13 @@ def test_metadata_builder_matches_the_state_envelope(fixture_run: FixtureRun) ->
 
 def test_no_absolute_path_in_any_body(fixture_run: FixtureRun, data_root: Path) -> None:
     snapshot = state_snapshot(fixture_run.data_root, fixture_run.run_id, q(binIndex=0))
-    window = state_window(
-        fixture_run.data_root, fixture_run.run_id, q(startBin=0, endBin=3, mode="full"), max_window_bins=500
+    window = as_sent(
+        state_window(
+            fixture_run.data_root,
+            fixture_run.run_id,
+            q(startBin=0, endBin=3, mode="full"),
+            max_window_bins=500,
+        )
     )
     for body in (snapshot, window):
         text = json.dumps(body)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from replay_helpers import FixtureRun, csv_text, load_golden, q
+from replay_helpers import FixtureRun, as_sent, csv_text, load_golden, q
 
 from runs.errors import ModeValidationFailed, ProvenanceMismatch, WindowTooLarge
 from runs.replay import can_replay, load_replay_run, state_snapshot, state_window
@@ -19,8 +19,8 @@ MakeRun = Callable[..., FixtureRun]
 
 
 def window(run: FixtureRun, start: int = 0, end: int = 3, **extra: Any) -> dict[str, Any]:
-    return state_window(
-        run.data_root, run.run_id, q(startBin=start, endBin=end, **extra), max_window_bins=500
+    return as_sent(
+        state_window(run.data_root, run.run_id, q(startBin=start, endBin=end, **extra), max_window_bins=500)
     )
 
 
@@ -258,7 +258,9 @@ def test_window_limit(fixture_run: FixtureRun) -> None:
         "window_too_large",
         "Requested bin range 4 exceeds maximum supported window size of 3.",
     )
-    body = state_window(fixture_run.data_root, fixture_run.run_id, q(startBin=1, endBin=3), max_window_bins=3)
+    body = as_sent(
+        state_window(fixture_run.data_root, fixture_run.run_id, q(startBin=1, endBin=3), max_window_bins=3)
+    )
     assert body["window"] == {"startBin": 1, "endBin": 3, "binCount": 3}
     assert body["timestampsUtc"] == ["2025-01-01T00:05:00Z", "2025-01-01T00:10:00Z", "2025-01-01T00:15:00Z"]
     assert body["nodes"][0]["series"]["served"] == [6, 9, 4]
