@@ -47,6 +47,8 @@ class GeneratedModel:
     model_id: str
     mode: str
     parameters: dict[str, Any]
+    # ``text`` as the YAML loader reads it (shared: never mutated); None when not parsed here.
+    document: Any = None
 
 
 def effective_mode(template: Template, mode: str | None) -> str:
@@ -354,14 +356,19 @@ def generate_model(
 ) -> GeneratedModel:
     """Validate the request, generate the canonical model and validate it with the engine."""
     from runs.engine import load_model
+    from runs.engine.yaml_loader import YamlLoadError, load_yaml
 
     mode = effective_mode(template, mode)
     values = resolve_parameters(template, parameters, mode=mode, bindings=bindings or {})
     tree = build_model_tree(template, values, mode=mode, seed=seed)
     text = dump_model_yaml(tree)
     try:
-        # The engine reads the written text, so what it validates is exactly what a run stores.
-        model = load_model(text, max_bins=max_bins)
+        # The engine reads the written text, so what it validates is exactly what a run stores. The
+        # text is parsed once here; the run writer hands the parse on to the readers of model.yaml.
+        document = load_yaml(text)
+        model = load_model(document, max_bins=max_bins)
+    except YamlLoadError as exc:  # what load_model(text) reports for it
+        raise TemplateError([Issue("model_invalid", "", exc.message)]) from exc
     except ModelError as exc:
         raise TemplateError(exc.errors) from exc
     return GeneratedModel(
@@ -371,6 +378,7 @@ def generate_model(
         model_id=tree["provenance"]["modelId"],
         mode=mode,
         parameters=values,
+        document=document,
     )
 
 

@@ -187,3 +187,44 @@ def test_list_and_detail_agree_on_a_run_without_a_template_id(client: APIClient,
     assert code == 0
     assert "Skipped anonymous: run_invalid" in out
     assert indexed() == []
+
+
+def test_the_row_a_create_writes_from_its_body_is_the_row_read_back_from_disk(
+    client: APIClient, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed: list[str] = []
+    real_refresh = services.run_index_refresh
+    monkeypatch.setattr(
+        services,
+        "run_index_refresh",
+        lambda *, run_id: refreshed.append(run_id) or real_refresh(run_id=run_id),
+    )
+    make_run(client, "from-body")
+    assert refreshed == []  # the create did not read its run back to index it
+    from_body = Run.objects.values().get(run_id="from-body")
+    Run.objects.all().delete()
+    real_refresh(run_id="from-body")
+    from_disk = Run.objects.values().get(run_id="from-body")
+    from_body.pop("indexed_at"), from_disk.pop("indexed_at")
+    assert from_disk == from_body
+
+
+def test_a_run_replaced_before_its_row_is_written_is_indexed_from_disk(
+    client: APIClient, data_root: Path
+) -> None:
+    make_run(client, "replaced")
+    run_dir = data_root / "runs" / "replaced"
+    written = services.written_dir(run_dir)
+    body = body_of(client.get("/v1/runs/replaced"))
+    stale = {**body, "metadata": {**body["metadata"], "templateTitle": "not what the disk says"}}
+    other = services.WrittenDir(written.device, written.inode + 1, written.run_json)
+    row = services.run_index_written(run_id="replaced", body=stale, written=other)
+    assert row is not None and row.template_title == body["metadata"]["templateTitle"]
+    changed = services.WrittenDir(written.device, written.inode, written.run_json + b" ")
+    row = services.run_index_written(run_id="replaced", body=stale, written=changed)
+    assert row is not None and row.template_title == body["metadata"]["templateTitle"]
+    row = services.run_index_written(run_id="replaced", body=stale, written=written)
+    assert row is not None and row.template_title == "not what the disk says"  # ours: the body is used
+    shutil.rmtree(run_dir)
+    assert services.run_index_written(run_id="replaced", body=body, written=written) is None
+    assert not Run.objects.filter(run_id="replaced").exists()

@@ -351,3 +351,8 @@ def test_engine_codes_pass_through_from_generation(load_text: LoadText) -> None:
 def test_invalid_mode_override_is_a_programming_error(load_text: LoadText) -> None:
     with pytest.raises(ValueError):
         generate_model(load_text(), parameters={}, mode="batch")
+
+
+def test_the_generated_document_is_the_parse_of_the_generated_text(load_text: LoadText) -> None:
+    generated = generate_model(load_text(), parameters={"factor": 0.25}, seed=3)
+    assert generated.document == load_yaml(generated.text)
