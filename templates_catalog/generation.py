@@ -18,7 +18,7 @@ from runs.errors import Issue, ModelError, TemplateError
 from runs.version import package_version
 
 from .documents import MODES, Template
-from .model_yaml import dump_model_yaml, format_float
+from .model_yaml import NeedsParsing, dump_model_yaml, format_float, parsed_form
 from .parameters import check_value
 from .substitution import PLACEHOLDER, substitute_tree
 
@@ -356,19 +356,20 @@ def generate_model(
 ) -> GeneratedModel:
     """Validate the request, generate the canonical model and validate it with the engine."""
     from runs.engine import load_model
-    from runs.engine.yaml_loader import YamlLoadError, load_yaml
 
     mode = effective_mode(template, mode)
     values = resolve_parameters(template, parameters, mode=mode, bindings=bindings or {})
     tree = build_model_tree(template, values, mode=mode, seed=seed)
     text = dump_model_yaml(tree)
+    # The engine validates the written text as a reader gets it back (``parsed_form`` is exactly
+    # ``load_yaml(text)``, without parsing it), so what it validates is what a run stores. The run
+    # writer hands this document on to the readers of the staged model.yaml.
     try:
-        # The engine reads the written text, so what it validates is exactly what a run stores. The
-        # text is parsed once here; the run writer hands the parse on to the readers of model.yaml.
-        document = load_yaml(text)
-        model = load_model(document, max_bins=max_bins)
-    except YamlLoadError as exc:  # what load_model(text) reports for it
-        raise TemplateError([Issue("model_invalid", "", exc.message)]) from exc
+        document = parsed_form(tree)
+    except NeedsParsing:
+        document = None
+    try:
+        model = load_model(text if document is None else document, max_bins=max_bins)
     except ModelError as exc:
         raise TemplateError(exc.errors) from exc
     return GeneratedModel(
