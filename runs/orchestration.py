@@ -520,12 +520,15 @@ def _build_and_publish(
     request = plan.request
     prepared = plan.prepared
 
+    written_series: list[tuple[str, Any]] = []
+
     def make_content(evaluation: engine.Evaluation, created_utc: datetime) -> artifacts.RunContent:
+        written_series[:] = series_of(evaluation)
         return artifacts.RunContent(
             model_text=plan.model_text,
             model_tree=plan.tree,
             model_document=plan.generated.document if prepared is None else None,
-            series=series_of(evaluation),
+            series=written_series,
             grid=grid_of(plan.model),
             run_seed=request.seed,
             model_seed=plan.model.rng_seed,
@@ -552,7 +555,7 @@ def _build_and_publish(
         prepare_stage=prepared.copy_into if prepared is not None else None,
         enter=enter,
         cancel=checkpoint,
-        describe=_describe_stage,
+        describe=lambda stage_dir, run_id: _describe_stage(stage_dir, run_id, written_series),
     )
     body, written = result.description if result.description is not None else (None, None)
     outcome = RunOutcome(
@@ -566,11 +569,15 @@ def _build_and_publish(
     return outcome, written
 
 
-def _describe_stage(stage_dir: Path, run_id: str) -> tuple[dict[str, Any], WrittenDir]:
-    """The RunResponse of the staged run and the identity of its directory (kept by the rename)."""
+def _describe_stage(
+    stage_dir: Path, run_id: str, written_series: list[tuple[str, Any]]
+) -> tuple[dict[str, Any], WrittenDir]:
+    """The RunResponse of the staged run (its series taken from memory) and the identity of its
+    directory (kept by the publishing rename)."""
     from runs.services import written_dir
 
-    return staged_run_response(stage_dir, run_id), written_dir(stage_dir)
+    body = staged_run_response(stage_dir, run_id, written_series=written_series)
+    return body, written_dir(stage_dir)
 
 
 @dataclass(frozen=True)

@@ -228,3 +228,25 @@ def test_a_run_replaced_before_its_row_is_written_is_indexed_from_disk(
     shutil.rmtree(run_dir)
     assert services.run_index_written(run_id="replaced", body=body, written=written) is None
     assert not Run.objects.filter(run_id="replaced").exists()
+
+
+def test_the_staged_body_takes_the_written_series_as_a_reader_parses_them(data_root: Path) -> None:
+    import numpy as np
+
+    from runs.artifacts import series_csv_bytes, series_id_for
+    from runs.orchestration import RunRequest, create_run
+    from runs.replay.run_response import staged_run_response
+
+    outcome = create_run(RunRequest(template_id="order-system", run_id="staged"))
+    assert outcome.body is not None and outcome.body["canReplay"] is True
+    copy = data_root / "copy"
+    shutil.copytree(data_root / "runs" / "staged", copy)
+    bins = outcome.body["grid"]["bins"]
+    broken = np.full(bins, np.nan)  # order_served is a required metric: the replay check fails
+    (copy / "series" / f"{series_id_for('order_served')}.csv").write_bytes(series_csv_bytes(broken))
+    from_disk = staged_run_response(copy, "staged")
+    from_memory = staged_run_response(copy, "staged", written_series=[("order_served", broken)])
+    assert from_disk["canReplay"] is False
+    assert from_memory == from_disk
+    healthy = staged_run_response(copy, "staged", written_series=[("order_served", np.ones(bins))])
+    assert healthy["canReplay"] is True  # the values in memory are what was checked
