@@ -98,6 +98,8 @@ def _inline(value: Any) -> str | None:
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
+        if all(type(v) is float for v in value):  # the long value lists: scalar_text of a float
+            return "[" + ", ".join(map(format_float, value)) + "]"
         if all(_is_number(v) for v in value):
             return "[" + ", ".join(scalar_text(v) for v in value) + "]"
         return None
@@ -176,9 +178,9 @@ def parsed_form(value: Any) -> Any:
 
 
 def _parsed_float(value: float) -> float | int:
-    text = format_float(value)
-    if text.lstrip("-").isdigit():
-        return int(text)
+    # format_float writes digits alone exactly for these (repr turns to exponents from 1e16 on).
+    if value.is_integer() and abs(value) < 1e16:
+        return int(value)
     return float(value)
 
 
