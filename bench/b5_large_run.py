@@ -182,16 +182,16 @@ def main() -> None:
                 f"create_run 50 nodes × 10,000 bins end to end {seconds:.2f} s (median of {RUNS}) = "
                 f"{seconds / evaluate_s:.0f}× its evaluation alone ({ms(evaluate_s)}); "
                 f"run dir {run_bytes / 1e6:.1f} MB",
-                "≤ 1.5 s",
-                seconds <= 1.5,
+                "≤ 0.35 s",
+                seconds <= 0.35,
                 note=f"stages (median): {breakdown}",
             ),
             Figure(
                 "B5b",
                 f"peak RSS of the process {peak:.0f} MB ({peak - before:+.0f} MB over the "
                 f"{before:.0f} MB after Django setup + warm-up + request)",
-                "≤ 300 MB",
-                peak <= 300,
+                "≤ 150 MB",
+                peak <= 150,
             ),
         ]
     )

@@ -6,8 +6,9 @@ never import Django or touch the database; the parent process writes them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from runs import artifacts
 from runs.canonical import parse_timestamp
@@ -20,7 +21,12 @@ def index_row_fields(data_root: Path, run_id: str) -> dict[str, object]:
     """The index row of ``<data_root>/runs/<run_id>``, taken from the very RunResponse that
     ``GET /v1/runs/{runId}`` answers, so the listing and the detail cannot disagree. A run the detail
     refuses (``run_invalid``, ``provenance_mismatch``) raises the same error and gets no row."""
-    body = published_run_response(data_root, run_id)
+    return index_row_fields_of(published_run_response(data_root, run_id), run_id)
+
+
+def index_row_fields_of(body: Mapping[str, Any], run_id: str) -> dict[str, object]:
+    """The index row of the run whose RunResponse is ``body`` (one reader for the reindex, the refresh
+    and the row a create writes from the body it answers)."""
     metadata, grid = body["metadata"], body["grid"]
     created, start = body["createdUtc"], grid["startUtc"]
     return {

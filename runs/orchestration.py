@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -35,6 +35,9 @@ from runs.storage import data_root, runs_root
 from runs.version import package_version
 from templates_catalog.generation import GeneratedModel, generate_model
 from templates_catalog.selectors import template_get
+
+if TYPE_CHECKING:
+    from runs.services import WrittenDir
 
 STAGES: tuple[str, ...] = (
     "validate",
@@ -353,7 +356,7 @@ def create_run(
     """Make (or replay) the run a request describes. Failure or cancellation leaves nothing behind;
     a dry run (``request.dry_run``) only plans and writes nothing at all."""
     from runs import metrics
-    from runs.services import run_index_refresh
+    from runs.services import run_index_refresh, run_index_written
 
     if request.dry_run:
         plan = plan_run(request, progress=progress)
@@ -436,10 +439,14 @@ def create_run(
                     durationMs=round((time.perf_counter() - started) * 1000, 3),
                 )
                 return reused
-            outcome = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
+            outcome, written = _build_and_publish(plan, enter=enter, checkpoint=checkpoint)
             enter("index", outcome.run_id)
             try:
-                run_index_refresh(run_id=outcome.run_id)
+                if outcome.body is not None and written is not None:
+                    # The row comes from the body this call answers, not from reading the run back.
+                    run_index_written(run_id=outcome.run_id, body=outcome.body, written=written)
+                else:
+                    run_index_refresh(run_id=outcome.run_id)
             except DatabaseError as exc:
                 # The run is published and complete; only its index row is missing. Reads repair it
                 # (GET /v1/runs/{id}, reindex_runs), so the request still succeeds.
@@ -507,15 +514,21 @@ def _run_provenance(plan: RunPlan) -> Mapping[str, Any] | None:
 
 def _build_and_publish(
     plan: RunPlan, *, enter: Callable[[str, str], None], checkpoint: Callable[[], None]
-) -> RunOutcome:
+) -> tuple[RunOutcome, WrittenDir | None]:
+    """Publish the run; also returns what identifies the directory written (None when the outcome
+    is not what this call wrote)."""
     request = plan.request
     prepared = plan.prepared
 
+    written_series: list[tuple[str, Any]] = []
+
     def make_content(evaluation: engine.Evaluation, created_utc: datetime) -> artifacts.RunContent:
+        written_series[:] = series_of(evaluation)
         return artifacts.RunContent(
             model_text=plan.model_text,
             model_tree=plan.tree,
-            series=series_of(evaluation),
+            model_document=plan.generated.document if prepared is None else None,
+            series=written_series,
             grid=grid_of(plan.model),
             run_seed=request.seed,
             model_seed=plan.model.rng_seed,
@@ -542,16 +555,29 @@ def _build_and_publish(
         prepare_stage=prepared.copy_into if prepared is not None else None,
         enter=enter,
         cancel=checkpoint,
-        describe=staged_run_response,
+        describe=lambda stage_dir, run_id: _describe_stage(stage_dir, run_id, written_series),
     )
-    return RunOutcome(
+    body, written = result.description if result.description is not None else (None, None)
+    outcome = RunOutcome(
         run_id=result.run_id,
         was_reused=result.was_reused,
         input_hash=plan.input_hash,
         mode=plan.mode,
         template_id=plan.template_id,
-        body=result.description,
+        body=body,
     )
+    return outcome, written
+
+
+def _describe_stage(
+    stage_dir: Path, run_id: str, written_series: list[tuple[str, Any]]
+) -> tuple[dict[str, Any], WrittenDir]:
+    """The RunResponse of the staged run (its series taken from memory) and the identity of its
+    directory (kept by the publishing rename)."""
+    from runs.services import written_dir
+
+    body = staged_run_response(stage_dir, run_id, written_series=written_series)
+    return body, written_dir(stage_dir)
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
 from runs import artifacts
 from runs.errors import PruneRefused
-from runs.index_rows import RowResult, index_row_fields, index_rows_for
+from runs.index_rows import RowResult, index_row_fields, index_row_fields_of, index_rows_for
 from runs.models import Run
 from runs.storage import data_root
 
@@ -36,6 +37,40 @@ def run_index_refresh(*, run_id: str) -> Run | None:
         return None
     fields = index_row_fields(data_root(), run_id)
     row, _ = Run.objects.update_or_create(run_id=run_id, defaults=fields)
+    return row
+
+
+@dataclass(frozen=True)
+class WrittenDir:
+    """What identifies the directory a create wrote: its inode (kept by the publishing rename) and the
+    bytes of its run.json (which name the run and its creation second)."""
+
+    device: int
+    inode: int
+    run_json: bytes
+
+
+def written_dir(run_dir: Path) -> WrittenDir:
+    st = os.stat(run_dir)
+    return WrittenDir(st.st_dev, st.st_ino, (run_dir / "run.json").read_bytes())
+
+
+def run_index_written(*, run_id: str, body: Mapping[str, Any], written: WrittenDir) -> Run | None:
+    """Index a run this process just published from the RunResponse it built, without reading the run
+    back; the same row ``run_index_refresh`` would compute. When the published directory is no longer
+    the one written (replaced or deleted meanwhile), the row is refreshed from disk instead."""
+
+    def ours() -> bool:
+        try:
+            return written_dir(data_root() / "runs" / run_id) == written
+        except OSError:
+            return False
+
+    if not artifacts.is_valid_run_id(run_id) or not artifacts.read_snapshot(
+        data_root() / "runs", run_id, ours
+    ):
+        return run_index_refresh(run_id=run_id)
+    row, _ = Run.objects.update_or_create(run_id=run_id, defaults=index_row_fields_of(body, run_id))
     return row
 
 

@@ -18,7 +18,7 @@ from runs.errors import Issue, ModelError, TemplateError
 from runs.version import package_version
 
 from .documents import MODES, Template
-from .model_yaml import dump_model_yaml, format_float
+from .model_yaml import NeedsParsing, dump_model_yaml, format_float, parsed_form
 from .parameters import check_value
 from .substitution import PLACEHOLDER, substitute_tree
 
@@ -47,6 +47,8 @@ class GeneratedModel:
     model_id: str
     mode: str
     parameters: dict[str, Any]
+    # ``text`` as the YAML loader reads it (shared: never mutated); None when not parsed here.
+    document: Any = None
 
 
 def effective_mode(template: Template, mode: str | None) -> str:
@@ -359,9 +361,15 @@ def generate_model(
     values = resolve_parameters(template, parameters, mode=mode, bindings=bindings or {})
     tree = build_model_tree(template, values, mode=mode, seed=seed)
     text = dump_model_yaml(tree)
+    # The engine validates the written text as a reader gets it back (``parsed_form`` is exactly
+    # ``load_yaml(text)``, without parsing it), so what it validates is what a run stores. The run
+    # writer hands this document on to the readers of the staged model.yaml.
     try:
-        # The engine reads the written text, so what it validates is exactly what a run stores.
-        model = load_model(text, max_bins=max_bins)
+        document = parsed_form(tree)
+    except NeedsParsing:
+        document = None
+    try:
+        model = load_model(text if document is None else document, max_bins=max_bins)
     except ModelError as exc:
         raise TemplateError(exc.errors) from exc
     return GeneratedModel(
@@ -371,6 +379,7 @@ def generate_model(
         model_id=tree["provenance"]["modelId"],
         mode=mode,
         parameters=values,
+        document=document,
     )
 
 

@@ -98,6 +98,8 @@ def _inline(value: Any) -> str | None:
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
+        if all(type(v) is float for v in value):  # the long value lists: scalar_text of a float
+            return "[" + ", ".join(map(format_float, value)) + "]"
         if all(_is_number(v) for v in value):
             return "[" + ", ".join(scalar_text(v) for v in value) + "]"
         return None
@@ -154,3 +156,45 @@ def dump_model_yaml(tree: Mapping[str, Any]) -> str:
     lines: list[str] = []
     _write_mapping(tree, 0, lines)
     return "\n".join(lines) + "\n"
+
+
+def parsed_form(value: Any) -> Any:
+    """What the YAML loader (``runs.engine.yaml_loader.load_yaml``) gives back for the text this writer
+    writes for ``value``, without writing and parsing it: the writer's rules make each scalar come back
+    as itself, except a float written without a dot or an exponent (``100.0`` → ``100``, ``-0.0`` →
+    ``-0``), which a YAML 1.1 reader gives back as an int; mappings come back as dicts, sequences as
+    lists. Values the writer refuses raise the same ``TypeError``."""
+    if isinstance(value, Mapping):
+        return {_parsed_key(key): parsed_form(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        if value and all(type(item) is float for item in value):
+            return [_parsed_float(item) for item in value]
+        return [parsed_form(item) for item in value]
+    if isinstance(value, float):
+        return _parsed_float(value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} into a model")
+
+
+def _parsed_float(value: float) -> float | int:
+    # format_float writes digits alone exactly for these (repr turns to exponents from 1e16 on).
+    if value.is_integer() and abs(value) < 1e16:
+        return int(value)
+    return float(value)
+
+
+# A YAML reader refuses an implicit key written longer than 1024 characters; such a key is left to it.
+_LONGEST_KEY_TEXT = 1000
+
+
+class NeedsParsing(ValueError):
+    """``parsed_form`` cannot vouch for this tree: parse the written text instead."""
+
+
+def _parsed_key(key: Any) -> Any:
+    # An escape writes one character as at most ten, so only keys this long need their text checked.
+    long_key = isinstance(key, str) and len(key) * 10 + 2 >= _LONGEST_KEY_TEXT
+    if long_key and len(scalar_text(key)) >= _LONGEST_KEY_TEXT:
+        raise NeedsParsing(f"a key of {len(key)} characters")
+    return parsed_form(key)

@@ -101,6 +101,19 @@ def read_document(path: str, kind: Literal["json", "yaml"]) -> Document | None:
         os.close(fd)
 
 
+def remember_document(path: str, data: bytes, value: Any) -> None:
+    """Cache ``value`` as the YAML parse of the file just written at ``path`` with ``data``, so its
+    first reader does not parse it again; the caller vouches that ``value == load_yaml(data)``."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        return
+    key = (file_identity(os.path.abspath(path), st), "yaml")
+    with _documents_lock:
+        _documents[key] = Document(data, value, None)
+        while len(_documents) > _MAX_DOCUMENTS:
+            _documents.popitem(last=False)
+
+
 def clear_document_cache() -> None:
     with _documents_lock:
         _documents.clear()

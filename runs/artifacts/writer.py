@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from runs.artifacts.document_cache import remember_document
 from runs.artifacts.documents import get_key, get_mapping, load_model_mapping, read_json_file
 from runs.artifacts.hashes import model_hash, scenario_hash
 from runs.artifacts.ids import component_id_for, series_id_for
@@ -57,6 +58,9 @@ class RunContent:
     # The parsed form of ``model_text`` when the caller has it (it always does after evaluation):
     # saves parsing the text again, which dominates the cost of writing a large run.
     model_tree: Mapping[str, Any] | None = None
+    # ``load_yaml(model_text)`` when the caller already parsed it (generation does): readers of the
+    # staged model.yaml get it from the document cache instead of parsing the file again.
+    model_document: Any = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,8 @@ def write_run_files(
     m_hash = model_hash(model_bytes)
     s_hash = scenario_hash(content.model_text, content.run_seed)
     write_file_durably(stage_dir / "model" / "model.yaml", model_bytes)
+    if content.model_document is not None:
+        remember_document(str(stage_dir / "model" / "model.yaml"), model_bytes, content.model_document)
     write_file_durably(stage_dir / "spec.yaml", model_bytes)
 
     metadata = metadata_document(content, created, model=model)

@@ -7,11 +7,12 @@ CRLF line ends are accepted.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
 class YamlLoadError(ValueError):
@@ -34,6 +35,47 @@ else:  # PyYAML built without libyaml
 
     class _StrictSafeLoader(yaml.SafeLoader):  # type: ignore[no-redef]
         pass
+
+
+# Plain decimal numbers, the bulk of a large model (its value lists): YAML 1.1 resolves these to
+# exactly these tags (the float pattern needs a dot, the int pattern takes these forms first) and the
+# safe constructors give exactly ``float(text)`` / ``int(text)`` for them, so both steps are done
+# directly; everything else goes through PyYAML unchanged.
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT_TAG = "tag:yaml.org,2002:int"
+_DECIMAL_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
+_DECIMAL_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def _resolve(loader: _StrictSafeLoader, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    if kind is ScalarNode and implicit[0]:
+        if _DECIMAL_FLOAT.fullmatch(value):
+            return _FLOAT_TAG
+        if _DECIMAL_INT.fullmatch(value):
+            return _INT_TAG
+    return str(_BASE_RESOLVE(loader, kind, value, implicit))
+
+
+def _construct_sequence(loader: _StrictSafeLoader, node: Node, deep: bool = False) -> list[Any]:
+    if not isinstance(node, SequenceNode):
+        return list(_BASE_CONSTRUCT_SEQUENCE(loader, node, deep=deep))  # type: ignore[arg-type]
+    out: list[Any] = []
+    for child in node.value:
+        if child.__class__ is ScalarNode:
+            if child.tag == _FLOAT_TAG and _DECIMAL_FLOAT.fullmatch(child.value):
+                out.append(float(child.value))
+                continue
+            if child.tag == _INT_TAG and _DECIMAL_INT.fullmatch(child.value):
+                out.append(int(child.value))
+                continue
+        out.append(loader.construct_object(child, deep=deep))
+    return out
+
+
+_BASE_RESOLVE = _StrictSafeLoader.resolve
+_BASE_CONSTRUCT_SEQUENCE = _StrictSafeLoader.construct_sequence
+_StrictSafeLoader.resolve = _resolve  # type: ignore[method-assign,assignment]
+_StrictSafeLoader.construct_sequence = _construct_sequence  # type: ignore[method-assign,assignment]
 
 
 def _construct_mapping_no_duplicates(loader: _StrictSafeLoader, node: Node) -> dict[Any, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +11,13 @@ import numpy.typing as npt
 
 from runs.errors import ModeValidationFailed
 from runs.replay.loading import METRIC_KEYS, ReplayRun, TopologyNode
-from runs.replay.series_cache import FloatArray, read_series
+from runs.replay.series_cache import FloatArray, ParsedSeries, read_series
 
 MISSING_ANY_MESSAGE = "One or more telemetry sources could not be resolved for this run."
 NO_SOURCES_MESSAGE = "Telemetry mode run resolved no telemetry sources."
+
+# ``read_series``'s signature: (real path, bins) → the parsed series.
+SeriesReader = Callable[[str, int], ParsedSeries]
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ def _all_nan(bins: int) -> FloatArray:
     return values
 
 
-def load_node_series(run: ReplayRun) -> list[NodeSeries]:
-    """Every topology node's metrics over the whole run, read through the series cache."""
+def load_node_series(run: ReplayRun, *, read: SeriesReader = read_series) -> list[NodeSeries]:
+    """Every topology node's metrics over the whole run, read through the series cache (or ``read``)."""
     bins = run.grid.bins
     empty = _all_nan(bins)
     result: list[NodeSeries] = []
@@ -56,7 +59,7 @@ def load_node_series(run: ReplayRun) -> list[NodeSeries]:
                 sources[metric] = ("nan", bins)
                 unresolved.append(metric)
             else:
-                parsed = read_series(ref.real_path, bins)
+                parsed = read(ref.real_path, bins)
                 values[metric] = parsed.values
                 sources[metric] = parsed.identity if parsed.identity is not None else ("nan", bins)
                 if not parsed.valid:

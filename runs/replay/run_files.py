@@ -11,7 +11,7 @@ from runs.canonical import format_number
 from runs.errors import FlowtimeError, RunInvalid, SeriesNotFound
 from runs.replay.loading import BIN_UNIT_MINUTES, ReplayRun, SeriesEntry, load_replay_run
 from runs.replay.metadata import ci_get, positive_int
-from runs.replay.metrics import load_node_series, required_metrics, simulation_problem
+from runs.replay.metrics import SeriesReader, load_node_series, required_metrics, simulation_problem
 from runs.replay.series_cache import read_series
 
 _ENTRY_KEYS = ("id", "kind", "path", "unit", "componentId", "class", "points", "hash")
@@ -95,7 +95,7 @@ def model_bytes(data_root: Path, run_id: str) -> bytes:
     return load_replay_run(data_root, run_id).model_bytes
 
 
-def can_replay(run: ReplayRun) -> bool:
+def can_replay(run: ReplayRun, *, read: SeriesReader = read_series) -> bool:
     """Artifacts complete, every required topology metric resolves, and (simulation) §3 passes."""
     if run.index is None or any(entry.real_path is None for entry in run.series_entries):
         return False
@@ -104,7 +104,7 @@ def can_replay(run: ReplayRun) -> bool:
     for node in run.topology:
         if any(node.metrics[m].status in ("absent", "unresolved") for m in required_metrics(node)):
             return False
-    return run.mode != "simulation" or simulation_problem(load_node_series(run)) is None
+    return run.mode != "simulation" or simulation_problem(load_node_series(run, read=read)) is None
 
 
 def can_replay_dir(data_root: Path, run_id: str) -> bool:

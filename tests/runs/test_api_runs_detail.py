@@ -240,10 +240,11 @@ def test_an_index_failure_after_publication_does_not_fail_the_request(
 
     real_refresh = services.run_index_refresh
 
-    def locked(*, run_id: str) -> None:
+    def locked(*, run_id: str, **_: object) -> None:
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(services, "run_index_refresh", locked)
+    monkeypatch.setattr(services, "run_index_written", locked)  # the row a create writes from its body
     response = post_run(client, DETERMINISTIC_ORDER_SYSTEM)
     assert response.status_code == 201, response.content
     assert not Run.objects.filter(run_id=ORDER_SYSTEM_RUN_ID).exists()

@@ -187,3 +187,66 @@ def test_list_and_detail_agree_on_a_run_without_a_template_id(client: APIClient,
     assert code == 0
     assert "Skipped anonymous: run_invalid" in out
     assert indexed() == []
+
+
+def test_the_row_a_create_writes_from_its_body_is_the_row_read_back_from_disk(
+    client: APIClient, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed: list[str] = []
+    real_refresh = services.run_index_refresh
+    monkeypatch.setattr(
+        services,
+        "run_index_refresh",
+        lambda *, run_id: refreshed.append(run_id) or real_refresh(run_id=run_id),
+    )
+    make_run(client, "from-body")
+    assert refreshed == []  # the create did not read its run back to index it
+    from_body = Run.objects.values().get(run_id="from-body")
+    Run.objects.all().delete()
+    real_refresh(run_id="from-body")
+    from_disk = Run.objects.values().get(run_id="from-body")
+    from_body.pop("indexed_at"), from_disk.pop("indexed_at")
+    assert from_disk == from_body
+
+
+def test_a_run_replaced_before_its_row_is_written_is_indexed_from_disk(
+    client: APIClient, data_root: Path
+) -> None:
+    make_run(client, "replaced")
+    run_dir = data_root / "runs" / "replaced"
+    written = services.written_dir(run_dir)
+    body = body_of(client.get("/v1/runs/replaced"))
+    stale = {**body, "metadata": {**body["metadata"], "templateTitle": "not what the disk says"}}
+    other = services.WrittenDir(written.device, written.inode + 1, written.run_json)
+    row = services.run_index_written(run_id="replaced", body=stale, written=other)
+    assert row is not None and row.template_title == body["metadata"]["templateTitle"]
+    changed = services.WrittenDir(written.device, written.inode, written.run_json + b" ")
+    row = services.run_index_written(run_id="replaced", body=stale, written=changed)
+    assert row is not None and row.template_title == body["metadata"]["templateTitle"]
+    row = services.run_index_written(run_id="replaced", body=stale, written=written)
+    assert row is not None and row.template_title == "not what the disk says"  # ours: the body is used
+    shutil.rmtree(run_dir)
+    assert services.run_index_written(run_id="replaced", body=body, written=written) is None
+    assert not Run.objects.filter(run_id="replaced").exists()
+
+
+def test_the_staged_body_takes_the_written_series_as_a_reader_parses_them(data_root: Path) -> None:
+    import numpy as np
+
+    from runs.artifacts import series_csv_bytes, series_id_for
+    from runs.orchestration import RunRequest, create_run
+    from runs.replay.run_response import staged_run_response
+
+    outcome = create_run(RunRequest(template_id="order-system", run_id="staged"))
+    assert outcome.body is not None and outcome.body["canReplay"] is True
+    copy = data_root / "copy"
+    shutil.copytree(data_root / "runs" / "staged", copy)
+    bins = outcome.body["grid"]["bins"]
+    broken = np.full(bins, np.nan)  # order_served is a required metric: the replay check fails
+    (copy / "series" / f"{series_id_for('order_served')}.csv").write_bytes(series_csv_bytes(broken))
+    from_disk = staged_run_response(copy, "staged")
+    from_memory = staged_run_response(copy, "staged", written_series=[("order_served", broken)])
+    assert from_disk["canReplay"] is False
+    assert from_memory == from_disk
+    healthy = staged_run_response(copy, "staged", written_series=[("order_served", np.ones(bins))])
+    assert healthy["canReplay"] is True  # the values in memory are what was checked

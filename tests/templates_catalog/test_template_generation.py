@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from template_helpers import CATALOG_DIR, MINI, LoadText
 
 from runs.canonical import canonical_json
@@ -16,7 +18,7 @@ from runs.engine.yaml_loader import load_yaml
 from runs.errors import TemplateError
 from templates_catalog.documents import load_template
 from templates_catalog.generation import generate_model
-from templates_catalog.model_yaml import dump_model_yaml, format_float
+from templates_catalog.model_yaml import NeedsParsing, dump_model_yaml, format_float, parsed_form
 
 MINI_MODEL = """\
 schemaVersion: 1
@@ -351,3 +353,57 @@ def test_engine_codes_pass_through_from_generation(load_text: LoadText) -> None:
 def test_invalid_mode_override_is_a_programming_error(load_text: LoadText) -> None:
     with pytest.raises(ValueError):
         generate_model(load_text(), parameters={}, mode="batch")
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every scalar's type and repr spelled out (``100 == 100.0``, ``0.0 == -0.0``)."""
+    if isinstance(value, dict):
+        return {typed(k): typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value).__name__, repr(value))
+
+
+@pytest.mark.parametrize("template_id", ["it-system-microservices", "network-reliability", "support-queue"])
+def test_the_generated_document_is_the_parse_of_the_generated_text(template_id: str) -> None:
+    generated = generate_model(load_template(CATALOG_DIR / f"{template_id}.yaml"), parameters={}, seed=3)
+    assert typed(generated.document) == typed(load_yaml(generated.text))
+
+
+TRICKY_FLOATS = [100.0, -0.0, 0.0, -7.0, 1.5, 1e-05, 5e-324, 1e15, 9999999999999998.0, 1e16, 1e300,
+                 -1e300, math.nan, math.inf, -math.inf, 0.1 + 0.2]  # fmt: skip
+TRICKY_STRINGS = ["", "*", "yes", "No", "null", "~", "123", "1.5", "0x1F", ".nan", "2025-01-01", "a: b",
+                  "a #b", "- x", "x:", "tab\there", "line\nbreak", "\r", "\u2028", "\x85", "\ufeff", "é",
+                  "😀", " lead", "trail ", "=", "<<", "12:30", "1_000", "0o7"]  # fmt: skip
+
+
+def test_the_parsed_form_is_what_a_reader_gets_back_from_the_written_text() -> None:
+    tree: dict[Any, Any] = {
+        "floats": TRICKY_FLOATS,
+        "mixed": [1, 2.0, True, None, "x", [], {}, [1.0, "y"], {"k": -0.0}],
+        "ints": [0, -1, 10**30],
+        "tuple": (1.0, 2.5),
+        "strings": TRICKY_STRINGS,
+        "byKey": {value: value for value in TRICKY_STRINGS},
+        1: "int key", 2.0: "float key", False: "bool key", None: "null key",
+        "k" * 990: "a long key",
+    }  # fmt: skip
+    assert typed(parsed_form(tree)) == typed(load_yaml(dump_model_yaml(tree)))
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_any_tree_reads_back_as_its_parsed_form(value: Any) -> None:
+    tree = {"value": value}
+    assert typed(parsed_form(tree)) == typed(load_yaml(dump_model_yaml(tree)))
+
+
+def test_a_key_too_long_for_a_reader_is_left_to_the_parser() -> None:
+    with pytest.raises(NeedsParsing):
+        parsed_form({"k" * 1000: 1})

@@ -464,3 +464,23 @@ def test_model_provenance_mapping_is_written_when_none_supplied(tmp_path: Path) 
     }
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["provenance"] == {"hasProvenance": True, "modelId": "model-42", "source": "flowtime-sim"}
+
+
+def test_a_parse_handed_to_the_writer_is_what_readers_of_the_staged_model_get(tmp_path: Path) -> None:
+    from runs.artifacts.document_cache import clear_document_cache, read_document, remember_document
+    from runs.engine.yaml_loader import load_yaml
+
+    clear_document_cache()
+    path = tmp_path / "model.yaml"
+    data = b"grid: {bins: 3}\n"
+    path.write_bytes(data)
+    parsed = load_yaml(data)
+    remember_document(str(path), data, parsed)
+    found = read_document(str(path), "yaml")
+    assert found is not None and found.value is parsed and found.data == data
+    other = tmp_path / "other.yaml"
+    other.write_bytes(data + b"x: 1\n")
+    remember_document(str(other), data, parsed)  # not the bytes on disk: nothing is remembered
+    found = read_document(str(other), "yaml")
+    assert found is not None and found.value == {"grid": {"bins": 3}, "x": 1}
+    clear_document_cache()

@@ -85,3 +85,14 @@ def test_random_values_match_format_number() -> None:
 def test_csv_lines_have_index_and_final_lf() -> None:
     text = series_csv_bytes(np.array([0.5, np.nan, -0.0])).decode()
     assert text == "t,value\n0,0.5\n1,NaN\n2,0\n"
+
+
+def test_a_written_series_reads_back_as_its_values_plus_zero() -> None:
+    # What the staged RunResponse takes from memory instead of parsing the CSVs it just wrote.
+    from runs.replay.series_cache import parse_series_csv
+
+    for values in (np.array(TRICKY, dtype=np.float64), np.array([3.0, -0.0, 2.5]), np.array([1.0, 2.0])):
+        parsed = parse_series_csv(series_csv_bytes(values), len(values))
+        memory = values + 0.0
+        assert [repr(v) for v in parsed.values.tolist()] == [repr(v) for v in memory.tolist()]
+        assert parsed.valid == bool(np.isfinite(memory).all()) and not parsed.malformed

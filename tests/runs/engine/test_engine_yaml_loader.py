@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from runs.engine.yaml_loader import YamlLoadError, load_yaml
 
@@ -32,3 +33,79 @@ def test_a_document_nested_too_deeply_is_a_clean_error() -> None:
 def test_not_utf8_is_an_error() -> None:
     with pytest.raises(YamlLoadError, match="not UTF-8"):
         load_yaml(b"a: \xff\xfe\n")
+
+
+NUMBER_LIKE = [
+    "0",
+    "-0",
+    "00",
+    "007",
+    "08",
+    "1_0",
+    "12",
+    "-12",
+    "+1",
+    "1.5",
+    "-1.5",
+    "0.0",
+    "-0.0",
+    "1.",
+    "5.",
+    ".5",
+    "-.5",
+    "1.0e+5",
+    "1e5",
+    "1.0_0",
+    "12:30",
+    "1:2.5",
+    "0x1F",
+    "0b1",
+    "0o7",
+    "1.5.5",
+    "-",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "2025-01-01",
+    "123456789012345678901234567890",
+    "3.141592653589793",
+]
+
+
+def test_the_number_fast_path_resolves_every_scalar_as_pyyaml_does() -> None:
+    from yaml.nodes import ScalarNode
+
+    from runs.engine.yaml_loader import _StrictSafeLoader
+
+    pyyaml = yaml.resolver.Resolver()
+    ours = _StrictSafeLoader("")
+    for text in NUMBER_LIKE:
+        for implicit in [(True, False), (False, True), (False, False)]:
+            assert ours.resolve(ScalarNode, text, implicit) == pyyaml.resolve(ScalarNode, text, implicit), (
+                text
+            )
+
+
+def test_number_lists_load_to_the_same_values_and_types_as_pyyaml() -> None:
+    items = [*NUMBER_LIKE, "!!float 2", "!!int '8'", "'7'", "&a 4.5", "*a", "[1.5, 2]", "{k: -3}"]
+    text = (
+        "values: ["
+        + ", ".join(items)
+        + "]\nblock:\n"
+        + "".join(f"  - {item}\n".replace("&a", "&b").replace("*a", "*b") for item in items)
+    )
+    expected = yaml.load(text.replace("2025-01-01", "'2025-01-01'"), Loader=yaml.SafeLoader)
+
+    def typed(value: object) -> object:
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        if isinstance(value, dict):
+            return {k: typed(v) for k, v in value.items()}
+        return (type(value).__name__, repr(value))
+
+    assert typed(load_yaml(text)) == typed(expected)
+    assert typed(load_yaml("x: [-0.0, 0.1, -7]\n"))["x"] == [
+        ("float", "-0.0"),
+        ("float", "0.1"),
+        ("int", "-7"),
+    ]
