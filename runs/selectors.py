@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter
-from runs.filters import RunFilter
+from runs.filters import RunFilter, run_queryset_without_form
 from runs.models import Run
 
 LIST_FIELDS = (
@@ -29,10 +29,16 @@ LIST_FIELDS = (
 
 def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
+    given: dict[str, str] = {}
     for name in RunFilter.base_filters:
-        values = params.getlist(name) if hasattr(params, "getlist") else []
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
         if len(values) > 1:
             raise InvalidParameter(name, f"{name} may be given only once.")
+        if values:
+            given[name] = str(values[0])
+    queryset = run_queryset_without_form(given, Run.objects.all())
+    if queryset is not None:
+        return queryset
     filterset = RunFilter(data=params, queryset=Run.objects.all())
     if not filterset.is_valid():
         name, messages = next(iter(filterset.errors.items()))
@@ -64,6 +70,11 @@ def run_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     queryset = run_filter_queryset(params)
+    if offset == 0:
+        # The first page walks the ordering index from its start: one query for the rows, and the
+        # COUNT only when the page is full (a short first page is the whole result).
+        first = [run_list_item(row) for row in queryset.values(*LIST_FIELDS)[:limit]]
+        return first, len(first) if len(first) < limit else queryset.count()
     total = queryset.count()
     if offset >= total:
         return [], total
