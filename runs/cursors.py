@@ -38,6 +38,9 @@ class RunCursor:
     ordering: str
     key: Key
     backwards: bool
+    # Whether the row of ``key`` itself belongs to the walk (the way back from a page that came out
+    # empty because its rows were deleted starts at the cursor's own row).
+    inclusive: bool = False
 
 
 def bad_cursor(detail: str) -> InvalidParameter:
@@ -46,7 +49,7 @@ def bad_cursor(detail: str) -> InvalidParameter:
 
 def cursor_encode(cursor: RunCursor) -> str:
     values = [value.isoformat() if isinstance(value, datetime) else value for value in cursor.key]
-    payload = {"o": cursor.ordering, "k": values, "b": int(cursor.backwards)}
+    payload = {"o": cursor.ordering, "k": values, "b": int(cursor.backwards), "i": int(cursor.inclusive)}
     return signing.dumps(payload, salt=_SALT, compress=False)
 
 
@@ -58,7 +61,7 @@ def cursor_decode(token: str, *, ordering: str) -> RunCursor:
     except signing.BadSignature:
         raise bad_cursor("cursor is not one this server issued.") from None
     try:
-        issued_for, values, backwards = payload["o"], payload["k"], payload["b"]
+        issued_for, values, backwards, inclusive = payload["o"], payload["k"], payload["b"], payload["i"]
         fields = ORDERINGS[issued_for]
         key = tuple(
             datetime.fromisoformat(value) if value is not None and field.lstrip("-") in _NULLABLE else value
@@ -68,7 +71,7 @@ def cursor_decode(token: str, *, ordering: str) -> RunCursor:
         raise bad_cursor("cursor is not one this server issued.") from None
     if issued_for != ordering:
         raise bad_cursor(f"cursor was issued for ordering={issued_for}, not ordering={ordering}.")
-    return RunCursor(ordering=ordering, key=key, backwards=bool(backwards))
+    return RunCursor(ordering=ordering, key=key, backwards=bool(backwards), inclusive=bool(inclusive))
 
 
 def row_key(row: Mapping[str, Any], ordering: str) -> Key:
@@ -78,20 +81,22 @@ def row_key(row: Mapping[str, Any], ordering: str) -> Key:
 def rows_beyond(
     queryset: QuerySet[Run], *, cursor: RunCursor, fields: Sequence[str], limit: int
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` rows strictly beyond ``cursor.key`` in the walk (the ordering, or its reverse),
-    in walk order. Each query is one range of the ordering index: the null keys of ``created_utc``
-    sit at one end of it (which end depends on the database) and are read as a range of their own."""
-    walk = [field[1:] if field.startswith("-") else f"-{field}" for field in ORDERINGS[cursor.ordering]]
-    if not cursor.backwards:
-        walk = list(ORDERINGS[cursor.ordering])
+    """Up to ``limit`` rows beyond ``cursor.key`` (or from it, when inclusive) in the walk (the
+    ordering, or its reverse), in walk order. Each query is one range of the ordering index: the
+    null keys of ``created_utc`` sit at one end of it (which end depends on the database) and are
+    read as a range of their own."""
+    walk = list(ORDERINGS[cursor.ordering])
+    if cursor.backwards:
+        walk = [field[1:] if field.startswith("-") else f"-{field}" for field in walk]
     ordered = queryset.order_by(*walk)
     steps = [(field.lstrip("-"), field.startswith("-")) for field in walk]
     if len(steps) == 1:
         (name, descending), (value,) = steps[0], cursor.key
-        return list(ordered.filter(**{f"{name}__{'lt' if descending else 'gt'}": value}).values(*fields)[:limit])
+        past = ("lt" if descending else "gt") + ("e" if cursor.inclusive else "")
+        return list(ordered.filter(**{f"{name}__{past}": value}).values(*fields)[:limit])
     (name, descending), (tie_name, tie_descending) = steps
     value, tie_value = cursor.key
-    tie = Q(**{f"{tie_name}__{'lt' if tie_descending else 'gt'}": tie_value})
+    tie = Q(**{f"{tie_name}__{'lt' if tie_descending else 'gt'}{'e' if cursor.inclusive else ''}": tie_value})
     # Where the null keys come in this walk: databases sort nulls as the largest (PostgreSQL) or the
     # smallest (SQLite) value, and this must match the ORDER BY the page mode uses.
     nulls_last = name in _NULLABLE and connection.features.nulls_order_largest != descending

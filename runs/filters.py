@@ -83,7 +83,9 @@ class RunFilter(django_filters.FilterSet):
 # The parameters the listing can apply without building RunFilter's form, in its declaration order,
 # with the values each accepts (None: any text). Building the form (a class made per request, its
 # fields deep-copied twice) cost more than the whole query of a first page.
-_WITHOUT_FORM: tuple[tuple[str, frozenset[str] | None, Callable[[QuerySet[Run], str], QuerySet[Run]]], ...] = (
+_WITHOUT_FORM: tuple[
+    tuple[str, frozenset[str] | None, Callable[[QuerySet[Run], str], QuerySet[Run]]], ...
+] = (
     ("mode", frozenset(value for value, _ in MODE_CHOICES), by_mode),
     ("templateId", None, by_template),
     ("hasWarnings", frozenset(value for value, _ in BOOL_CHOICES), by_warnings),

@@ -33,7 +33,9 @@ def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
     given: dict[str, str] = {}
     for name in RunFilter.base_filters:
-        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
+        values = (
+            params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
+        )
         if len(values) > 1:
             raise InvalidParameter(name, f"{name} may be given only once.")
         if values:
@@ -108,14 +110,16 @@ def run_cursor_page(params: Mapping[str, Any], *, cursor: str, limit: int) -> Ru
     ordering = str(params.get("ordering") or DEFAULT_ORDERING)
     start = None if cursor == cursors.FIRST else cursors.cursor_decode(cursor, ordering=ordering)
 
-    def beyond(key: cursors.Key, *, backwards: bool, limit: int) -> list[dict[str, Any]]:
-        position = cursors.RunCursor(ordering=ordering, key=key, backwards=backwards)
+    def beyond(
+        key: cursors.Key, *, backwards: bool, limit: int, inclusive: bool = False
+    ) -> list[dict[str, Any]]:
+        position = cursors.RunCursor(ordering=ordering, key=key, backwards=backwards, inclusive=inclusive)
         return cursors.rows_beyond(queryset, cursor=position, fields=LIST_FIELDS, limit=limit)
 
     if start is None:
         rows = list(queryset.values(*LIST_FIELDS)[: limit + 1])
     else:
-        rows = beyond(start.key, backwards=start.backwards, limit=limit + 1)
+        rows = beyond(start.key, backwards=start.backwards, limit=limit + 1, inclusive=start.inclusive)
     backwards = start is not None and start.backwards
     more = len(rows) > limit
     rows = rows[:limit]
@@ -125,17 +129,19 @@ def run_cursor_page(params: Mapping[str, Any], *, cursor: str, limit: int) -> Ru
         first, last = cursors.row_key(rows[0], ordering), cursors.row_key(rows[-1], ordering)
     elif start is None:  # nothing matches
         return RunCursorPage(items=[], next_cursor=None, prev_cursor=None)
-    else:  # every row past the cursor went meanwhile: offer the way back (or on) from the cursor
+    else:  # every row past the cursor went meanwhile: offer the way back (or on) from the cursor's row
         first = last = start.key
+    around = not rows  # the cursor's own row was not shown on this page, so the way back includes it
     if backwards:
         has_prev = more
-        has_next = bool(beyond(last, backwards=False, limit=1))
+        has_next = bool(beyond(last, backwards=False, limit=1, inclusive=around))
     else:
         has_next = more
-        has_prev = start is not None and bool(beyond(first, backwards=True, limit=1))
+        has_prev = start is not None and bool(beyond(first, backwards=True, limit=1, inclusive=around))
 
     def token(key: cursors.Key, *, backwards: bool) -> str:
-        return cursors.cursor_encode(cursors.RunCursor(ordering=ordering, key=key, backwards=backwards))
+        position = cursors.RunCursor(ordering=ordering, key=key, backwards=backwards, inclusive=around)
+        return cursors.cursor_encode(position)
 
     return RunCursorPage(
         items=[run_list_item(row) for row in rows],
