@@ -1,0 +1,148 @@
+"""B2-cursor: ``GET /v1/runs?cursor=…`` at 1,000 and 1,000,000 indexed runs, pages spread over the
+whole listing (first, middle, last and everything between), forwards and backwards.
+
+Keyset paging seeks the ordering index to the cursor's key, so a page deep in a million rows should
+cost what a page of a thousand rows costs: the figure is the ratio of the two p50s, measured in one
+process. The cursors are the server's own (``runs.cursors.cursor_encode`` of the key of the row at
+each position), so no page is reached by walking the earlier ones. Requests go through the whole
+stack with the test ``Client``; rows are written with one ``executemany`` per batch (``bulk_create``
+of a million model instances would dominate the run).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from bench.b2_run_list import TEMPLATES
+from bench.harness import Figure, emit, log, median, ms, percentile, setup_django, temp_root
+from bench.run_dirs import EPOCH
+
+LEVELS = tuple(int(n) for n in os.environ.get("B2C_LEVELS", "1000,1000000").split(","))
+PAGE_SIZE = 50
+POSITIONS = 40
+ROUNDS = 5
+TARGET = 1.2
+# (label, query): the default ordering, and a filter walking its own index.
+SHAPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("newest first", {}),
+    ("mode=telemetry", {"mode": "telemetry"}),
+)
+
+
+def insert_rows(start: int, stop: int) -> None:
+    """Index rows ``start..stop-1`` with the fields of ``bench.b2_run_list.add_rows``."""
+    from django.db import connection, transaction
+
+    columns = (
+        "run_id, template_id, template_key, template_title, template_version, mode, created_utc, "
+        "start_utc, duration, bins, bin_size, bin_unit, warning_count, can_replay, provenance_hash, "
+        "input_hash, path, indexed_at"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    start_utc = adapt(EPOCH)
+    sql = f"INSERT INTO runs_run ({columns}) VALUES ({', '.join(['%s'] * 18)})"
+    batch = 20_000
+    for first in range(start, stop, batch):
+        rows = []
+        for i in range(first, min(stop, first + batch)):
+            template_id, title = TEMPLATES[i % len(TEMPLATES)]
+            rows.append(
+                (
+                    f"run_row_{i:07d}",
+                    template_id,
+                    template_id,
+                    title,
+                    "1.0.0",
+                    "telemetry" if i % 3 == 0 else "simulation",
+                    adapt(EPOCH + timedelta(seconds=13 * i)),
+                    start_utc,
+                    "PT6H",
+                    6,
+                    60,
+                    "minutes",
+                    int(i % 5 == 0),
+                    True,
+                    "sha256:" + "0" * 64,
+                    "sha256:" + "1" * 64,
+                    f"runs/run_row_{i:07d}",
+                    start_utc,
+                )  # fmt: skip
+            )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def cursors_at(total: int, query: dict[str, str]) -> list[str]:
+    """Server cursors at ``POSITIONS`` positions spread over the (filtered) listing, half of them
+    walking forwards and half backwards."""
+    from runs.cursors import RunCursor, cursor_encode
+
+    # Row i is created at EPOCH + 13 s·i; newest first, so position p holds the p-th newest match.
+    matching = [i for i in range(total) if query.get("mode") != "telemetry" or i % 3 == 0][::-1]
+    tokens = []
+    for k in range(POSITIONS):
+        p = round(k * (len(matching) - 1) / (POSITIONS - 1))
+        i = matching[p]
+        key = (EPOCH + timedelta(seconds=13 * i), f"run_row_{i:07d}")
+        tokens.append(cursor_encode(RunCursor(ordering="-createdUtc", key=key, backwards=k % 2 == 1)))
+    return tokens
+
+
+def page_times(client: object, tokens: list[str], query: dict[str, str]) -> list[float]:
+    get = client.get  # type: ignore[attr-defined]
+    for token in tokens[:10]:  # warm the connection, the query plans and SQLite's page cache
+        get("/v1/runs", {**query, "cursor": token, "pageSize": PAGE_SIZE})
+    samples: list[float] = []
+    for _ in range(ROUNDS):
+        for token in tokens:
+            started = time.perf_counter()
+            response = get("/v1/runs", {**query, "cursor": token, "pageSize": PAGE_SIZE})
+            samples.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"GET /v1/runs?cursor answered {response.status_code}: {response.content[:300]!r}"
+                )
+            if not response.json()["items"]:
+                raise RuntimeError("a cursor page in the middle of the listing came back empty")
+    return samples
+
+
+def main() -> None:
+    with temp_root("b2c") as root:
+        setup_django(root)
+        from django.test import Client
+
+        client = Client()
+        p50: dict[tuple[str, int], float] = {}
+        p95: dict[tuple[str, int], float] = {}
+        made = 0
+        for level in LEVELS:
+            started = time.perf_counter()
+            insert_rows(made, level)
+            made = level
+            log(f"B2-cursor rows up to {level} in {time.perf_counter() - started:.1f} s")
+            for label, query in SHAPES:
+                samples = page_times(client, cursors_at(level, query), query)
+                p50[label, level], p95[label, level] = median(samples), percentile(samples, 0.95)
+                log(f"B2-cursor {level} {label}: p50 {ms(p50[label, level])}, p95 {ms(p95[label, level])}")
+        top, bottom = LEVELS[-1], LEVELS[0]
+        figures = []
+        for label, _query in SHAPES:
+            growth = p50[label, top] / p50[label, bottom]
+            figures.append(
+                Figure(
+                    f"B2-cursor {label}",
+                    f"cursor page p50 at {top:,} rows / at {bottom:,} rows = {growth:.2f}× "
+                    f"({ms(p50[label, top])} vs {ms(p50[label, bottom])}; p95 {ms(p95[label, top])}), "
+                    f"{POSITIONS} positions over the listing, both directions",
+                    f"≤ {TARGET}×",
+                    growth <= TARGET,
+                )
+            )
+        emit(figures)
+
+
+if __name__ == "__main__":
+    main()
