@@ -5,8 +5,8 @@ Keyset paging seeks the ordering index to the cursor's key, so a page deep in a 
 cost what a page of a thousand rows costs: the figure is the ratio of the two p50s, measured in one
 process. The cursors are the server's own (``runs.cursors.cursor_encode`` of the key of the row at
 each position), so no page is reached by walking the earlier ones. Requests go through the whole
-stack with the test ``Client``. Each level has its own SQLite file and the two are timed
-alternately, round by round, so both see the same machine. Rows are written with one
+stack with the test ``Client``. Each level has its own SQLite file and connection, and requests
+alternate between the levels one by one, so both see the same machine. Rows are written with one
 ``executemany`` per batch (``bulk_create`` of a million model instances would dominate the run).
 """
 
@@ -17,6 +17,7 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.b2_run_list import TEMPLATES
 from bench.harness import Figure, emit, log, median, ms, percentile, setup_django, temp_root
@@ -93,43 +94,35 @@ def cursors_at(total: int, query: dict[str, str]) -> list[str]:
     return tokens
 
 
-def page_times(client: object, tokens: list[str], query: dict[str, str]) -> list[float]:
-    get = client.get  # type: ignore[attr-defined]
-    for token in tokens[:10]:  # warm the connection, the query plans and SQLite's page cache
-        get("/v1/runs", {**query, "cursor": token, "pageSize": PAGE_SIZE})
-    samples: list[float] = []
-    for token in tokens:
-        started = time.perf_counter()
-        response = get("/v1/runs", {**query, "cursor": token, "pageSize": PAGE_SIZE})
-        samples.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise RuntimeError(
-                f"GET /v1/runs?cursor answered {response.status_code}: {response.content[:300]!r}"
-            )
-        if not response.json()["items"]:
-            raise RuntimeError("a cursor page in the middle of the listing came back empty")
-    return samples
+def timed_page(client: Any, token: str, query: dict[str, str]) -> float:
+    started = time.perf_counter()
+    response = client.get("/v1/runs", {**query, "cursor": token, "pageSize": PAGE_SIZE})
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"GET /v1/runs?cursor answered {response.status_code}: {response.content[:300]!r}")
+    if not response.json()["items"]:
+        raise RuntimeError("a cursor page in the middle of the listing came back empty")
+    return elapsed
 
 
 def main() -> None:
     with temp_root("b2c") as root:
         setup_django(root)
-        from django.db import connection
+        from django.db import connection, connections
+        from django.db.backends.sqlite3.base import DatabaseWrapper
         from django.test import Client
 
-        # One SQLite file per level (copies of the migrated, empty database), so the levels can be
-        # timed alternately, round by round, instead of minutes apart as one table grows.
+        # One SQLite file (and one open connection) per level, so requests can alternate between
+        # the levels one by one and both see the same machine, instead of minutes apart as one
+        # table grows.
         migrated = Path(connection.settings_dict["NAME"])
         connection.close()
-        files = {level: root / f"runs-{level}.sqlite3" for level in LEVELS}
-
-        def use(level: int) -> None:
-            connection.close()
-            connection.settings_dict["NAME"] = str(files[level])
-
+        databases = {}
         for level in LEVELS:
-            shutil.copyfile(migrated, files[level])
-            use(level)
+            path = root / f"runs-{level}.sqlite3"
+            shutil.copyfile(migrated, path)
+            databases[level] = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)}, "default")
+            connections["default"] = databases[level]
             started = time.perf_counter()
             insert_rows(0, level)
             log(f"B2-cursor {level} rows in {time.perf_counter() - started:.1f} s")
@@ -137,11 +130,14 @@ def main() -> None:
         client = Client()
         tokens = {(label, level): cursors_at(level, query) for label, query in SHAPES for level in LEVELS}
         samples: dict[tuple[str, int], list[float]] = {key: [] for key in tokens}
-        for _ in range(ROUNDS):
-            for level in LEVELS:
-                use(level)
-                for label, query in SHAPES:
-                    samples[label, level] += page_times(client, tokens[label, level], query)
+        for round_number in range(ROUNDS + 1):  # round 0 warms connections, plans and page caches
+            for label, query in SHAPES:
+                for k in range(POSITIONS):
+                    for level in LEVELS:
+                        connections["default"] = databases[level]
+                        elapsed = timed_page(client, tokens[label, level][k], query)
+                        if round_number:
+                            samples[label, level].append(elapsed)
         p50 = {key: median(values) for key, values in samples.items()}
         p95 = {key: percentile(values, 0.95) for key, values in samples.items()}
         for label, level in samples:
