@@ -18,6 +18,7 @@ from bench.report import machine_info, markdown_table, text_table, write_perform
 BENCHMARKS = {
     "B1": "bench.b1_run_create",
     "B2": "bench.b2_run_list",
+    "B2C": "bench.b2_cursor",
     "B3": "bench.b3_state_window",
     "B4": "bench.b4_engine",
     "B5": "bench.b5_large_run",

@@ -140,6 +140,9 @@ def alternate(first: Callable[[], object], second: Callable[[], object]) -> tupl
 
 
 def main() -> None:
+    # Benchmarks stay off the network: MLflow would otherwise report usage telemetry.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
     try:
         import mlflow
     except ImportError:

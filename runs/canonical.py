@@ -52,10 +52,12 @@ def format_timestamp(dt: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, with ``.ffffff`` only when the microseconds are non-zero."""
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        text += f".{dt.microsecond:06d}"
-    return text + "Z"
+    if dt.year < 1000:  # strftime writes such years unpadded; keep that spelling
+        text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return text + (f".{dt.microsecond:06d}" if dt.microsecond else "") + "Z"
+    # isoformat spells the same text (microseconds only when non-zero) at a third of strftime's cost,
+    # which shows in a page of listed runs.
+    return dt.isoformat() + "Z"
 
 
 _TS = re.compile(

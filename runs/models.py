@@ -33,6 +33,11 @@ class Run(models.Model):
             models.Index(fields=["created_utc", "run_id"], name="run_created_asc"),
             models.Index(fields=["mode", "-created_utc", "-run_id"], name="run_mode_created"),
             models.Index(fields=["template_key", "-created_utc", "-run_id"], name="run_template_created"),
+            # templateId + mode together (the FlowTime UI's filter pair): COUNT and first page read
+            # only the matching entries instead of every entry of one of the two.
+            models.Index(
+                fields=["template_key", "mode", "-created_utc", "-run_id"], name="run_template_mode_created"
+            ),
             models.Index(fields=["warning_count"], name="run_warning_count"),
             models.Index(fields=["template_id", "run_id"], name="run_template_id"),
         ]

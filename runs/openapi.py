@@ -10,7 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from drf_spectacular.authentication import SessionScheme
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from runs import openapi_examples
@@ -169,6 +174,24 @@ class _Page(serializers.Serializer):
 @extend_schema_serializer(many=False)  # a list action answers one page object, not an array of them
 class RunListPage(_Page):
     items = RunListItem(many=True)
+
+
+@extend_schema_serializer(many=False)
+class RunCursorPage(serializers.Serializer):
+    """A page read with ``cursor``: no totalCount (counting would cost what keyset paging saves)."""
+
+    items = RunListItem(many=True)
+    pageSize = serializers.IntegerField()
+    nextCursor = serializers.CharField(allow_null=True)
+    prevCursor = serializers.CharField(allow_null=True)
+
+
+RUN_LIST_RESPONSE = PolymorphicProxySerializer(
+    component_name="RunListResponse",
+    serializers=[RunListPage, RunCursorPage],
+    resource_type_field_name=None,
+    many=False,
+)
 
 
 class TemplateParameter(serializers.Serializer):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
+from runs import cursors
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter
-from runs.filters import RunFilter
+from runs.filters import DEFAULT_ORDERING, RunFilter, run_queryset_without_form
 from runs.models import Run
 
 LIST_FIELDS = (
@@ -29,10 +31,18 @@ LIST_FIELDS = (
 
 def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
+    given: dict[str, str] = {}
     for name in RunFilter.base_filters:
-        values = params.getlist(name) if hasattr(params, "getlist") else []
+        values = (
+            params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
+        )
         if len(values) > 1:
             raise InvalidParameter(name, f"{name} may be given only once.")
+        if values:
+            given[name] = str(values[0])
+    queryset = run_queryset_without_form(given, Run.objects.all())
+    if queryset is not None:
+        return queryset
     filterset = RunFilter(data=params, queryset=Run.objects.all())
     if not filterset.is_valid():
         name, messages = next(iter(filterset.errors.items()))
@@ -64,6 +74,11 @@ def run_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     queryset = run_filter_queryset(params)
+    if offset == 0:
+        # The first page walks the ordering index from its start: one query for the rows, and the
+        # COUNT only when the page is full (a short first page is the whole result).
+        first = [run_list_item(row) for row in queryset.values(*LIST_FIELDS)[:limit]]
+        return first, len(first) if len(first) < limit else queryset.count()
     total = queryset.count()
     if offset >= total:
         return [], total
@@ -79,3 +94,57 @@ def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tupl
     rows = {row["run_id"]: row for row in Run.objects.filter(run_id__in=keys).values(*LIST_FIELDS)}
     # A row deleted between the two queries (a run deleted or pruned meanwhile) is simply not listed.
     return [run_list_item(rows[key]) for key in keys if key in rows], total
+
+
+@dataclass(frozen=True)
+class RunCursorPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def run_cursor_page(params: Mapping[str, Any], *, cursor: str, limit: int) -> RunCursorPage:
+    """The page of the filtered, ordered listing after (or before) ``cursor``, or the first page for
+    ``cursors.FIRST``; no COUNT, so its cost does not grow with the listing."""
+    queryset = run_filter_queryset(params)
+    ordering = str(params.get("ordering") or DEFAULT_ORDERING)
+    start = None if cursor == cursors.FIRST else cursors.cursor_decode(cursor, ordering=ordering)
+
+    def beyond(
+        key: cursors.Key, *, backwards: bool, limit: int, inclusive: bool = False
+    ) -> list[dict[str, Any]]:
+        position = cursors.RunCursor(ordering=ordering, key=key, backwards=backwards, inclusive=inclusive)
+        return cursors.rows_beyond(queryset, cursor=position, fields=LIST_FIELDS, limit=limit)
+
+    if start is None:
+        rows = list(queryset.values(*LIST_FIELDS)[: limit + 1])
+    else:
+        rows = beyond(start.key, backwards=start.backwards, limit=limit + 1, inclusive=start.inclusive)
+    backwards = start is not None and start.backwards
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    if rows:
+        first, last = cursors.row_key(rows[0], ordering), cursors.row_key(rows[-1], ordering)
+    elif start is None:  # nothing matches
+        return RunCursorPage(items=[], next_cursor=None, prev_cursor=None)
+    else:  # every row past the cursor went meanwhile: offer the way back (or on) from the cursor's row
+        first = last = start.key
+    around = not rows  # the cursor's own row was not shown on this page, so the way back includes it
+    if backwards:
+        has_prev = more
+        has_next = bool(beyond(last, backwards=False, limit=1, inclusive=around))
+    else:
+        has_next = more
+        has_prev = start is not None and bool(beyond(first, backwards=True, limit=1, inclusive=around))
+
+    def token(key: cursors.Key, *, backwards: bool) -> str:
+        position = cursors.RunCursor(ordering=ordering, key=key, backwards=backwards, inclusive=around)
+        return cursors.cursor_encode(position)
+
+    return RunCursorPage(
+        items=[run_list_item(row) for row in rows],
+        next_cursor=token(last, backwards=False) if has_next else None,
+        prev_cursor=token(first, backwards=True) if has_prev else None,
+    )

@@ -13,7 +13,7 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import check_query_names, page_body, parse_page_request
+from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
 from runs import idempotency, openapi, openapi_examples, selectors
 from runs.errors import InvalidParameter, InvalidRequest
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run
@@ -52,6 +52,14 @@ LIST_PARAMETERS = [
         "ordering",
         str,
         enum=["createdUtc", "-createdUtc", "runId", "-runId", "templateId", "-templateId"],
+    ),
+    OpenApiParameter(
+        "cursor",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        description=(
+            "Keyset paging instead of page: `first` for the first page, then a `nextCursor` or "
+            "`prevCursor` of an earlier answer (same ordering). Not combined with page."
+        ),
     ),
 ]
 
@@ -101,6 +109,15 @@ def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRe
     )
 
 
+def cursor_page_body(page: selectors.RunCursorPage, *, page_size: int) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "pageSize": page_size,
+        "nextCursor": page.next_cursor,
+        "prevCursor": page.prev_cursor,
+    }
+
+
 class RunViewSet(viewsets.ViewSet):
     lookup_field = "run_id"
     # The id is one path segment (spec 07 §6): an unknown sub-path such as runs/<id>/metrics matches
@@ -113,10 +130,17 @@ class RunViewSet(viewsets.ViewSet):
         parameters=LIST_PARAMETERS,
         summary="List runs (paginated, filtered, ordered; served from the index)",
         examples=[openapi.response_example("A page of runs", openapi_examples.RUN_LIST_PAGE)],
-        responses={200: openapi.RunListPage, **openapi.problem_responses(openapi.LIST_CODES)},
+        responses={200: openapi.RUN_LIST_RESPONSE, **openapi.problem_responses(openapi.LIST_CODES)},
     )
     def list(self, request: Request) -> Response:
         check_query_names(request.query_params, [p.name for p in LIST_PARAMETERS])
+        cursor = single_query_value(request.query_params, "cursor")
+        if cursor is not None:
+            if "page" in request.query_params:
+                raise InvalidParameter("cursor", "cursor and page cannot be combined; use one way of paging.")
+            size = parse_page_request(request.query_params).page_size
+            keyset = selectors.run_cursor_page(request.query_params, cursor=cursor, limit=size)
+            return Response(cursor_page_body(keyset, page_size=size))
         page = parse_page_request(request.query_params)
         items, total = selectors.run_list_page(request.query_params, offset=page.offset, limit=page.page_size)
         return Response(page_body(items=items, total=total, page=page, request=request))

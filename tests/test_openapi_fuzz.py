@@ -6,7 +6,8 @@ Check configuration, and why (docs/api.md lists the same):
   template that does not exist (``run_not_found``, ``template_not_found``), or parameters the
   template refuses (``parameter_invalid``); the schema cannot list the catalog or the runs on disk.
 - ``positive_data_acceptance`` also expects 400 on ``POST /v1/runs`` and ``/state_window``: a rule
-  between two fields (``CROSS_FIELD_RULES``) cannot be written in OpenAPI 3.0.
+  between two fields (``CROSS_FIELD_RULES``) cannot be written in OpenAPI 3.0; and on ``GET /v1/runs``,
+  whose ``cursor`` is valid only when the server signed it (and never together with ``page``).
 - ``max_response_time`` stays off: the machine is shared, time limits are measured in ``bench/``.
 """
 
@@ -35,6 +36,8 @@ CROSS_FIELD_RULES = {
     "ui_orchestration_runs_create": "the same body rules as runs_create",
     "captures_create": "both gap modes at once (options.gapDetect with options.gapFillGaps)",
     "runs_state_window_retrieve": "startBin after endBin",
+    # Not two fields, but the same limit of OpenAPI: a cursor is valid only when the server signed it.
+    "runs_list": "cursor together with page; a cursor the server did not issue",
 }
 
 TOKEN = "f" * 40  # a DRF token key (40 characters), made for the fuzzing user by the fixture

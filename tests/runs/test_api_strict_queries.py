@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 RUN_PARAMETERS = (
-    "page, pageSize, mode, templateId, hasWarnings, createdAfter, createdBefore, search, ordering"
+    "page, pageSize, mode, templateId, hasWarnings, createdAfter, createdBefore, search, ordering, cursor"
 )
 TEMPLATE_PARAMETERS = "page, pageSize, mode, tag, search"
 

@@ -95,6 +95,9 @@ def test_listing_tolerates_a_row_deleted_between_its_two_queries(
     client: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defect 5: KeyError -> 500 when a row vanished between the key query and the row query."""
+    # A first page is one query; a later page reads its keys, then its rows.
+    make_run(client, "a-first")
+    make_run(client, "a-second")
     make_run(client, "stays")
     make_run(client, "vanishes")
 
@@ -110,7 +113,7 @@ def test_listing_tolerates_a_row_deleted_between_its_two_queries(
         objects = Objects
 
     monkeypatch.setattr(selectors, "Run", RunWithARace)
-    response = client.get("/v1/runs?ordering=runId")
+    response = client.get("/v1/runs?ordering=runId&pageSize=2&page=2")
     assert response.status_code == 200
     assert [item["runId"] for item in body_of(response)["items"]] == ["stays"]
 
