@@ -21,6 +21,14 @@ from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body,
 from runs.storage import data_root
 from telemetry.services import capture_options
 
+RUN_ID_PARAMETER = OpenApiParameter(
+    "run_id",
+    str,
+    OpenApiParameter.PATH,
+    description="A run id; anything else answers 404 run_not_found.",
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+)
+
 LIST_PARAMETERS = [
     OpenApiParameter(
         "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
@@ -147,15 +155,7 @@ class RunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="runs_retrieve",
-        parameters=[
-            OpenApiParameter(
-                "run_id",
-                str,
-                OpenApiParameter.PATH,
-                description="A run id; anything else answers 404 run_not_found.",
-                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-            )
-        ],
+        parameters=[RUN_ID_PARAMETER],
         summary="One run, read from its directory",
         examples=[openapi.response_example("An order-system run", openapi_examples.RUN_RESPONSE)],
         responses={200: openapi.RunResponse, **openapi.problem_responses(openapi.RUN_READ_CODES)},
@@ -165,15 +165,7 @@ class RunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="runs_destroy",
-        parameters=[
-            OpenApiParameter(
-                "run_id",
-                str,
-                OpenApiParameter.PATH,
-                description="A run id; anything else answers 404 run_not_found.",
-                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-            )
-        ],
+        parameters=[RUN_ID_PARAMETER],
         summary="Delete a run (its directory and its index row)",
         responses={204: None, **openapi.problem_responses({404: ["run_not_found"]})},
     )
