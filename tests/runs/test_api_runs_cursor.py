@@ -125,11 +125,11 @@ def test_cursor_pages_are_stable_under_inserts(runs: list[tuple[str, str, str, d
         page = get(client, cursor=page["nextCursor"], pageSize=4, ordering="createdUtc")
         rest += [item["runId"] for item in page["items"]]
 
-    before = expected_order(runs, "createdUtc")
-    # Nothing shown twice, nothing skipped; the older insert is behind the cursor, the newer ahead.
-    assert shown + rest == [run_id for run_id in before if run_id in shown] + [
-        run_id for run_id in before if run_id not in shown
-    ] + ["r98_new"]
+    # Nothing shown twice, nothing skipped; the older insert is behind the cursor, the newer ahead
+    # (where it falls among the runs without createdUtc depends on where the database sorts nulls).
+    after = expected_order([*runs, ("r98_new", "alpha", "simulation", T0 + timedelta(days=1))], "createdUtc")
+    assert shown + rest == shown + [run_id for run_id in after if run_id not in shown]
+    assert shown == expected_order(runs, "createdUtc")[:4]
     assert "r99_old" not in shown + rest
     # Page numbers, by contrast, shift: page 2 of 4 now starts one row earlier.
     assert get(client, page=2, pageSize=4, ordering="createdUtc")["items"][0]["runId"] == shown[-1]
