@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -153,6 +154,19 @@ def check_query_names(params: Mapping[str, Any], accepted: Sequence[str]) -> Non
         values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
         if any(str(value).strip() == "" for value in values):
             raise InvalidParameter(name, f"{name} must not be empty; leave it out to not filter.")
+
+
+# The query parameters ``parse_page_request`` reads, as every paged list route documents them.
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
+    ),
+    OpenApiParameter(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description="Items per page (default 50).",
+    ),
+]
 
 
 def parse_page_request(

@@ -28,6 +28,20 @@ RUN_METADATA: dict[str, Any] = {
     "edgeQuality": "exact",
 }
 
+# order-system's parameters after defaults: what the dry run plans and the run records.
+ORDER_SYSTEM_PARAMETERS: dict[str, Any] = {
+    "bins": 4,
+    "binSize": 5,
+    "orderArrivals": [10, 14, 18, 12],
+    "orderCapacity": [16, 16, 16, 16],
+    "paymentCapacity": [14, 14, 14, 14],
+    "orderErrorRate": 0.05,
+    "paymentErrorRate": 0.02,
+    "telemetryArrivals": "",
+    "telemetryOrderCapacity": "",
+    "telemetryPaymentCapacity": "",
+}
+
 RUN_RESPONSE: dict[str, Any] = {
     "isDryRun": False,
     "metadata": RUN_METADATA,
@@ -38,18 +52,7 @@ RUN_RESPONSE: dict[str, Any] = {
     "createdUtc": "2026-12-06T04:12:42Z",
     "inputHash": "sha256:72feff8e278346d9a5f0e139a0ace0584a9997835f1fe2008480b4663a8125d6",
     "grid": {"bins": 4, "binSize": 5, "binUnit": "minutes", "startUtc": "2025-01-01T00:00:00Z"},
-    "parameters": {
-        "bins": 4,
-        "binSize": 5,
-        "orderArrivals": [10, 14, 18, 12],
-        "orderCapacity": [16, 16, 16, 16],
-        "paymentCapacity": [14, 14, 14, 14],
-        "orderErrorRate": 0.05,
-        "paymentErrorRate": 0.02,
-        "telemetryArrivals": "",
-        "telemetryOrderCapacity": "",
-        "telemetryPaymentCapacity": "",
-    },
+    "parameters": ORDER_SYSTEM_PARAMETERS,
     "rng": {"seed": 0},
     "links": {
         "self": "/v1/runs/run_order-system_72feff8e278346d9",
@@ -74,18 +77,7 @@ DRY_RUN_RESPONSE: dict[str, Any] = {
         "deterministicRunId": True,
         "requestedRunId": None,
         "predictedRunId": "run_order-system_72feff8e278346d9",
-        "parameters": {
-            "bins": 4,
-            "binSize": 5,
-            "orderArrivals": [10, 14, 18, 12],
-            "orderCapacity": [16, 16, 16, 16],
-            "paymentCapacity": [14, 14, 14, 14],
-            "orderErrorRate": 0.05,
-            "paymentErrorRate": 0.02,
-            "telemetryArrivals": "",
-            "telemetryOrderCapacity": "",
-            "telemetryPaymentCapacity": "",
-        },
+        "parameters": ORDER_SYSTEM_PARAMETERS,
         "telemetryBindings": {},
         "files": [],
         "warnings": [],

@@ -13,7 +13,13 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
+from flowtime_site.api import (
+    PAGE_PARAMETERS,
+    check_query_names,
+    page_body,
+    parse_page_request,
+    single_query_value,
+)
 from runs import idempotency, openapi, openapi_examples, selectors
 from runs.errors import InvalidParameter, InvalidRequest
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run
@@ -30,14 +36,7 @@ RUN_ID_PARAMETER = OpenApiParameter(
 )
 
 LIST_PARAMETERS = [
-    OpenApiParameter(
-        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
-    ),
-    OpenApiParameter(
-        "pageSize",
-        {"type": "integer", "minimum": 1, "maximum": 200},
-        description="Items per page (default 50).",
-    ),
+    *PAGE_PARAMETERS,
     OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
     OpenApiParameter(
         "templateId",
@@ -89,12 +88,7 @@ def _telemetry_spec(telemetry: dict[str, Any] | None) -> TelemetrySpec | None:
         capture_directory=telemetry.get("captureDirectory"),
         bindings=telemetry.get("bindings") or {},
         source_run_id=telemetry.get("sourceRunId"),
-        capture_options=capture_options(
-            gap_fill_nan=on_demand.get("gapFillNan", False),
-            gap_detect=on_demand.get("gapDetect", False),
-            gap_fill_gaps=on_demand.get("gapFillGaps", False),
-            field="telemetry.captureOptions",
-        )
+        capture_options=capture_options(on_demand, field="telemetry.captureOptions")
         if on_demand is not None
         else None,
     )

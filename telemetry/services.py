@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -27,7 +28,7 @@ from runs.errors import (
     RunNotFound,
 )
 from runs.models import Run
-from runs.services import run_index_refresh
+from runs.services import ReindexResult, run_index_refresh
 from runs.storage import data_root, runs_root
 from runs.version import package_version
 from telemetry.bundle import (
@@ -160,18 +161,9 @@ def capture_index_refresh(*, capture_id: str) -> Capture | None:
     return row
 
 
-@dataclass(frozen=True)
-class CaptureReindexResult:
-    indexed: int
-    skipped: list[tuple[str, str]]
-    pruned: int
-    stale_staging_removed: int
-    dry_run: bool
-
-
 def captures_reindex(
     *, prune: bool = False, dry_run: bool = False, progress: Callable[[int, int], None] | None = None
-) -> CaptureReindexResult:
+) -> ReindexResult:
     """Rebuild capture rows from every capture directory under ``<data>/telemetry`` (idempotent).
 
     Directories without ``manifest.json`` are not captures and are passed over; ``prune`` drops rows
@@ -206,7 +198,7 @@ def captures_reindex(
         pruned = len(gone)
         if not dry_run:
             Capture.objects.filter(capture_id__in=gone).delete()
-    return CaptureReindexResult(len(seen), skipped, pruned, removed_staging, dry_run)
+    return ReindexResult(len(seen), skipped, pruned, removed_staging, dry_run)
 
 
 # --- capture, publish, delete -------------------------------------------------------------------
@@ -231,11 +223,13 @@ class CaptureOutcome:
     replaced: bool
 
 
-def capture_options(
-    *, gap_fill_nan: bool, gap_detect: bool, gap_fill_gaps: bool, field: str
-) -> CaptureOptions:
-    """The switches of spec 04 §4 as JSON booleans. The CLI's "last one wins" has no order in JSON, so
-    asking for both gap modes is a conflict (``invalid_request``)."""
+def capture_options(switches: Mapping[str, Any], *, field: str) -> CaptureOptions:
+    """The switches of spec 04 §4 from a request body's object at ``field`` (``gapFillNan``,
+    ``gapDetect``, ``gapFillGaps``; absent is false). The CLI's "last one wins" has no order in JSON,
+    so asking for both gap modes is a conflict (``invalid_request``)."""
+    gap_fill_nan = bool(switches.get("gapFillNan", False))
+    gap_detect = bool(switches.get("gapDetect", False))
+    gap_fill_gaps = bool(switches.get("gapFillGaps", False))
     if gap_detect and gap_fill_gaps:
         raise InvalidRequest(
             f"{field}.gapDetect and {field}.gapFillGaps cannot both be true: "

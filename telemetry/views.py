@@ -9,10 +9,9 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import check_query_names, page_body, parse_page_request
+from flowtime_site.api import PAGE_PARAMETERS, check_query_names, page_body, parse_page_request
 from runs import openapi as run_openapi
 from runs.errors import InvalidRequest
-from runs.views import LIST_PARAMETERS as RUN_LIST_PARAMETERS
 from telemetry import openapi, selectors
 from telemetry.serializers import CaptureCreateSerializer, capture_body
 from telemetry.services import CaptureRequest, capture_create, capture_delete, capture_options
@@ -28,7 +27,7 @@ CAPTURE_ID = OpenApiParameter(
 # Not blank, no NUL (which the filters refuse as invalid_parameter).
 TEXT_FILTER = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
 CAPTURE_LIST_PARAMETERS = [
-    *(p for p in RUN_LIST_PARAMETERS if p.name in {"page", "pageSize"}),
+    *PAGE_PARAMETERS,
     OpenApiParameter(
         "sourceRunId",
         TEXT_FILTER,
@@ -106,12 +105,7 @@ class CaptureViewSet(viewsets.ViewSet):
             CaptureRequest(
                 run_id=data["runId"],
                 capture_id=data.get("captureId"),
-                options=capture_options(
-                    gap_fill_nan=options.get("gapFillNan", False),
-                    gap_detect=options.get("gapDetect", False),
-                    gap_fill_gaps=options.get("gapFillGaps", False),
-                    field="options",
-                ),
+                options=capture_options(options, field="options"),
                 overwrite=options.get("overwriteExisting", False),
                 dry_run=options.get("dryRun", False),
             )

@@ -9,7 +9,13 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowtime_site.api import check_query_names, page_body, parse_page_request, single_query_value
+from flowtime_site.api import (
+    PAGE_PARAMETERS,
+    check_query_names,
+    page_body,
+    parse_page_request,
+    single_query_value,
+)
 from runs import openapi, openapi_examples
 from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
@@ -46,14 +52,7 @@ def _mode_query(params: Any) -> str | None:
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter(
-        "page", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, description="Page number, from 1."
-    ),
-    OpenApiParameter(
-        "pageSize",
-        {"type": "integer", "minimum": 1, "maximum": 200},
-        description="Items per page (default 50).",
-    ),
+    *PAGE_PARAMETERS,
     OpenApiParameter("mode", str, enum=["simulation", "telemetry"]),
     OpenApiParameter("tag", {"type": "string", "minLength": 1, "pattern": r"\S"}, description="Exact tag."),
     OpenApiParameter(

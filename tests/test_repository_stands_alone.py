@@ -22,13 +22,13 @@ def tracked_files() -> list[Path]:
     return [REPO_ROOT / name for name in listing.decode().split("\0") if name]
 
 
-def offending_lines(path: Path) -> list[str]:
+def offending_lines(path: Path, root: Path = REPO_ROOT) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
         return []
     return [
-        f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
         for number, line in enumerate(text.splitlines(), start=1)
         if any(reference in line for reference in OUTSIDE_REFERENCES)
     ]
@@ -40,14 +40,13 @@ def test_no_tracked_file_names_a_folder_outside_the_repository() -> None:
 
 
 def test_the_scan_finds_a_reference_when_one_is_there(tmp_path: Path) -> None:
-    planted = REPO_ROOT / "docs" / f".scan-probe-{tmp_path.name}.md"
-    planted.write_text("see " + OUTSIDE_REFERENCES[0] + "/spec/00-overview.md\n", encoding="utf-8")
-    try:
-        assert offending_lines(planted) == [
-            f"docs/{planted.name}:1: see {OUTSIDE_REFERENCES[0]}/spec/00-overview.md"
-        ]
-    finally:
-        planted.unlink()
+    planted = tmp_path / "docs" / "probe.md"
+    planted.parent.mkdir()
+    planted.write_text("fine\nsee " + OUTSIDE_REFERENCES[0] + "/spec/00-overview.md\n", encoding="utf-8")
+
+    assert offending_lines(planted, tmp_path) == [
+        f"docs/probe.md:2: see {OUTSIDE_REFERENCES[0]}/spec/00-overview.md"
+    ]
 
 
 def test_the_example_capture_bundle_ships_inside_the_repository() -> None:
