@@ -9,65 +9,29 @@ runs_run`` on the shared-cache in-memory test database: 2–11 of 20 answers wer
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import DETERMINISTIC_ORDER_SYSTEM, ORDER_SYSTEM_RUN_ID, run_dirs, staging_entries
+from live_helpers import Answer, at_once, post_json, wait_until_serving
 
 from runs.models import Run
 
 CLIENTS = 20
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-Answer = tuple[int, dict[str, Any]]
-
-
-def post_json(url: str, body: dict[str, Any]) -> Answer:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def post_all_at_once(url: str) -> list[Answer]:
     """``CLIENTS`` threads released together by a barrier, each sending the same request."""
     assert url.startswith(("http://localhost:", "http://127.0.0.1:")), url
-    barrier = threading.Barrier(CLIENTS)
-    results: list[Answer | BaseException] = [RuntimeError("not run")] * CLIENTS
-
-    def send(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = post_json(url, DETERMINISTIC_ORDER_SYSTEM)
-        except BaseException as exc:  # reported below with the others
-            results[index] = exc
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    failures = [r for r in results if not isinstance(r, tuple)]
-    assert failures == []
-    return [r for r in results if isinstance(r, tuple)]
+    return at_once(CLIENTS, lambda _index: post_json(url, DETERMINISTIC_ORDER_SYSTEM))
 
 
 def assert_one_run(answers: list[Answer], data_root: Path, indexed: list[str]) -> None:
@@ -141,15 +105,7 @@ def file_db_server(tmp_path: Path, data_root: Path) -> Iterator[tuple[str, Path]
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url, server, log_path, seconds=30)
         yield url, database
     finally:
         server.terminate()

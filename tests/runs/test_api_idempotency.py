@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -14,6 +13,7 @@ from api_helpers import assert_problem, body_of, field_error, post_run, problem,
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
+from live_helpers import at_once
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -258,30 +258,18 @@ def test_twenty_concurrent_posts_with_one_key_make_one_run(
     settings.FLOWTIME_ALLOW_ANONYMOUS_WRITES = True
     url = f"{live_server.url}/v1/runs"
     assert url.startswith("http://localhost:")
-    barrier = threading.Barrier(CLIENTS)
-    answers: list[Any] = [None] * CLIENTS
 
-    def send(index: int) -> None:
+    def send(_index: int) -> tuple[int, Any, Any]:
         request = urllib.request.Request(
             url,
             data=json.dumps(RANDOM_ID_RUN).encode(),
             headers={"Content-Type": "application/json", "Idempotency-Key": "one-key"},
             method="POST",
         )
-        try:
-            barrier.wait(timeout=30)
-            with urllib.request.urlopen(request, timeout=90) as response:
-                answers[index] = (response.status, json.loads(response.read()), response.headers)
-        except BaseException as exc:
-            answers[index] = exc
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return response.status, json.loads(response.read()), response.headers
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert [a for a in answers if not isinstance(a, tuple)] == []
+    answers = at_once(CLIENTS, send)
     assert [status for status, _, _ in answers] == [201] * CLIENTS
     assert len({body["metadata"]["runId"] for _, body, _ in answers}) == 1
     replayed = [headers.get("Idempotent-Replayed") for _, _, headers in answers]

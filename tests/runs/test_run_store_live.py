@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from api_helpers import run_dirs, staging_entries
+from live_helpers import at_once, wait_until_serving
 
 from runs import artifacts
 
@@ -114,15 +115,7 @@ def start_gunicorn(tmp_path: Path, env: dict[str, str], workers: int) -> Iterato
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url, server, log_path, seconds=60)
         yield url
     finally:
         server.terminate()
@@ -251,26 +244,6 @@ def test_readers_see_whole_versions_or_404_while_a_run_is_deleted_and_made_again
             assert body["code"] == "run_not_found"
         else:
             assert comparable(body) in (ref_a[path], ref_b[path]), path
-
-
-def at_once(count: int, send: Callable[[int], Answer]) -> list[Answer]:
-    barrier = threading.Barrier(count)
-    results: list[Answer | BaseException] = [RuntimeError("not run")] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = send(index)
-        except BaseException as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert [r for r in results if not isinstance(r, tuple)] == []
-    return [r for r in results if isinstance(r, tuple)]
 
 
 def test_twenty_concurrent_overwrites_all_answer_201_with_what_each_wrote(

@@ -4,33 +4,16 @@
 from __future__ import annotations
 
 import json
-import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import DETERMINISTIC_ORDER_SYSTEM, ORDER_SYSTEM_RUN_ID
+from live_helpers import at_once, post_json
 
 from telemetry.models import Capture
 
 CLIENTS = 20
-Answer = tuple[int, dict[str, Any]]
-
-
-def post_json(url: str, body: dict[str, Any]) -> Answer:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 @pytest.mark.live
@@ -41,24 +24,8 @@ def test_concurrent_captures_of_one_run_and_one_id(live_server: Any, settings: A
     status, _ = post_json(f"{live_server.url}/v1/runs", DETERMINISTIC_ORDER_SYSTEM)
     assert status == 201
     body = {"runId": ORDER_SYSTEM_RUN_ID, "captureId": "race"}
-    barrier = threading.Barrier(CLIENTS)
-    results: list[Answer | BaseException] = [RuntimeError("not run")] * CLIENTS
-
-    def send(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = post_json(f"{live_server.url}/v1/captures", body)
-        except BaseException as exc:  # reported below with the others
-            results[index] = exc
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    answers = [r for r in results if isinstance(r, tuple)]
-    assert len(answers) == CLIENTS, results
+    answers = at_once(CLIENTS, lambda _index: post_json(f"{live_server.url}/v1/captures", body))
+    assert len(answers) == CLIENTS, answers
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] + [409] * (CLIENTS - 1), answers
     assert {b["code"] for s, b in answers if s == 409} == {"capture_exists"}
