@@ -23,6 +23,8 @@ from runs.errors import FlowtimeError, InvalidParameter, InvalidRequest
 if TYPE_CHECKING:  # DRF imports this module while it loads its own views: no runtime import
     from rest_framework.views import APIView
 
+    from flowtime_site.shapes import Item, Page
+
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -187,9 +189,7 @@ def parse_page_request(
     return PageRequest(page, size)
 
 
-def page_body(
-    *, items: list[dict[str, Any]], total: int, page: PageRequest, request: Request
-) -> dict[str, Any]:
+def page_body(*, items: list[Item], total: int, page: PageRequest, request: Request) -> Page[Item]:
     def link(number: int) -> str:
         query = request.query_params.copy()
         query["page"] = str(number)

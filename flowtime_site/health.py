@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from flowtime_site import shapes
 from runs import openapi
 from runs.canonical import format_timestamp
 from runs.errors import ServiceUnavailable
@@ -36,7 +37,7 @@ class ServiceInfo:
     start_time: datetime
     uptime_seconds: int
 
-    def as_body(self) -> dict[str, object]:
+    def as_body(self) -> shapes.ServiceInfo:
         return {
             "serviceName": "flowtime-runs",
             "apiVersion": "v1",

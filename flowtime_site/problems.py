@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from flowtime_site.api import RequestTooLarge
+from flowtime_site.shapes import Problem, ProblemErrorItem
 from runs.errors import TITLES, FlowtimeError
 
 logger = logging.getLogger("flowtime.http")
@@ -25,8 +26,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 def problem_body(
-    *, code: str, status: int, detail: str, instance: str, errors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+    *, code: str, status: int, detail: str, instance: str, errors: list[ProblemErrorItem] | None = None
+) -> Problem:
     return {
         "type": f"/problems/{code}",
         "title": TITLES.get(code, code.replace("_", " ").capitalize()),
@@ -39,7 +40,7 @@ def problem_body(
     }
 
 
-def problem_from_error(error: FlowtimeError, instance: str) -> dict[str, Any]:
+def problem_from_error(error: FlowtimeError, instance: str) -> Problem:
     return problem_body(
         code=error.code,
         status=error.status,
@@ -49,9 +50,9 @@ def problem_from_error(error: FlowtimeError, instance: str) -> dict[str, Any]:
     )
 
 
-def _drf_field_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
+def _drf_field_errors(detail: Any, prefix: str = "") -> list[ProblemErrorItem]:
     """Flatten DRF's nested validation detail into ``errors[]`` items."""
-    items: list[dict[str, Any]] = []
+    items: list[ProblemErrorItem] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
             path = f"{prefix}.{key}" if prefix else str(key)

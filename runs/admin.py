@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,7 +21,7 @@ from runs.engine.model import BIN_UNIT_MINUTES
 from runs.errors import FlowtimeError, RunNotFound
 from runs.models import Run
 from runs.orchestration import create_run, delete_run, plan_run
-from runs.serializers import dry_run_body
+from runs.serializers import plan_body
 from runs.storage import data_root
 from templates_catalog.selectors import template_get, template_list
 
@@ -213,7 +214,7 @@ class RunAdmin(admin.ModelAdmin):
                 dry_run = "_preview" in request.POST
                 try:
                     if dry_run:
-                        plan = dry_run_body(plan_run(form.run_request(dry_run=True)))["plan"]
+                        plan = plan_body(plan_run(form.run_request(dry_run=True)))
                         context["plan"] = plan
                         context["plan_parameters"] = [
                             (name, parameter_value_text(value)) for name, value in plan["parameters"].items()
@@ -244,12 +245,12 @@ class RunAdmin(admin.ModelAdmin):
         ]
         return format_html_join(" · ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
 
-    def _disk(self, obj: Run) -> dict[str, Any] | None:
+    def _disk(self, obj: Run) -> Mapping[str, Any] | None:
         from runs.serializers import run_response_body
 
         # Kept on the row object, which lives for one request: the ModelAdmin is a process-wide
         # singleton, and a cache on it would show a run as it was before an overwrite or an edit.
-        body: dict[str, Any] | None = getattr(obj, "_run_response_body", None)
+        body: Mapping[str, Any] | None = getattr(obj, "_run_response_body", None)
         if body is None:
             try:
                 body = run_response_body(obj.run_id)

@@ -36,7 +36,7 @@ def parameter_help(spec: ParameterSpec) -> str:
     """The line under a field: what it is, its type and limits, its default."""
     text = (spec.description or spec.title or "").strip()
     parts = [text if not text or text.endswith((".", "!", "?")) else text + "."]
-    kind = spec.type
+    kind: str = spec.type
     if kind == "array":
         length = f"{len(spec.default)} " if isinstance(spec.default, list) else ""
         kind = f"array of {length}numbers, comma-separated (one per bin)"

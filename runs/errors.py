@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowtime_site.shapes import ProblemErrorItem
 
 # Human titles for problem+json, one per code of spec 05 §7 (and the CLI-only codes of spec 04).
 TITLES: dict[str, str] = {
@@ -72,9 +75,9 @@ class Issue:
             out["nodes"] = list(self.nodes)
         return out
 
-    def as_error_item(self) -> dict[str, Any]:
+    def as_error_item(self) -> ProblemErrorItem:
         """The API's ``errors[]`` item (spec 01 §3, spec 05 §7)."""
-        item: dict[str, Any] = {
+        item: ProblemErrorItem = {
             "field": self.path,
             "code": self.reason or self.code,
             "message": self.message,

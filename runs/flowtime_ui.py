@@ -14,6 +14,7 @@ from typing import Any
 
 from runs.canonical import json_ready
 from runs.errors import Issue, TemplateNotFound
+from runs.shapes import UiTemplateDetail, UiTemplateParameter, UiTemplateSummary
 from templates_catalog.documents import Template
 from templates_catalog.parameters import ParameterSpec, RejectedValue
 from templates_catalog.selectors import template_get, template_list
@@ -22,7 +23,7 @@ UI_CATEGORY = "general"  # FlowTime files its own templates under this one categ
 _NUMBER_PIECE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-def ui_template_summary(template: Template) -> dict[str, Any]:
+def ui_template_summary(template: Template) -> UiTemplateSummary:
     """TemplateSummary (§7.2)."""
     return {
         "id": template.id,
@@ -36,7 +37,7 @@ def ui_template_summary(template: Template) -> dict[str, Any]:
     }
 
 
-def _ui_parameter(spec: ParameterSpec) -> dict[str, Any]:
+def _ui_parameter(spec: ParameterSpec) -> UiTemplateParameter:
     return {
         "name": spec.name,
         "type": spec.type,
@@ -48,19 +49,30 @@ def _ui_parameter(spec: ParameterSpec) -> dict[str, Any]:
     }
 
 
-def ui_template_detail(template: Template) -> dict[str, Any]:
+def ui_template_detail(template: Template) -> UiTemplateDetail:
     """TemplateSummary then ``parameters`` in declaration order (§7.3)."""
-    return {**ui_template_summary(template), "parameters": [_ui_parameter(p) for p in template.parameters]}
+    summary = ui_template_summary(template)
+    return {
+        "id": summary["id"],
+        "title": summary["title"],
+        "description": summary["description"],
+        "narrative": summary["narrative"],
+        "category": summary["category"],
+        "tags": summary["tags"],
+        "version": summary["version"],
+        "captureKey": summary["captureKey"],
+        "parameters": [_ui_parameter(p) for p in template.parameters],
+    }
 
 
-def ui_template_list(*, category: str | None) -> list[dict[str, Any]]:
+def ui_template_list(*, category: str | None) -> list[UiTemplateSummary]:
     """Every indexed template, by id; a category other than ``general`` (any case) has none (§7.2)."""
     if category and category.strip().lower() != UI_CATEGORY:
         return []
     return [ui_template_summary(template) for template in template_list()]
 
 
-def ui_template_get(*, template_id: str) -> dict[str, Any]:
+def ui_template_get(*, template_id: str) -> UiTemplateDetail:
     try:
         template = template_get(template_id=template_id)
     except TemplateNotFound:

@@ -3,14 +3,13 @@ the catalog and ``POST /v1/runs``. Their OpenAPI tag is ``flowtime-ui-compat``."
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flowtime_site.api import single_query_value
-from runs import openapi
+from runs import openapi, shapes
 from runs.flowtime_ui import UI_CATEGORY, coerce_ui_run_body, ui_template_get, ui_template_list
 from runs.serializers import RunCreateSerializer
 from runs.views import run_create_response
@@ -37,15 +36,12 @@ def ui_templates_view(request: Request) -> Response:
     operation_id="ui_templates_categories",
     summary="FlowTime UI: the template categories",
     tags=[TAG],
-    responses={
-        200: inline_serializer(
-            "UiTemplateCategories", {"categories": serializers.ListField(child=serializers.CharField())}
-        )
-    },
+    responses={200: openapi.UiTemplateCategories},
 )
 @api_view(["GET"])
 def ui_template_categories_view(request: Request) -> Response:
-    return Response({"categories": [UI_CATEGORY]})
+    body: shapes.UiTemplateCategories = {"categories": [UI_CATEGORY]}
+    return Response(body)
 
 
 @extend_schema(

@@ -38,6 +38,7 @@ from templates_catalog.selectors import template_get
 
 if TYPE_CHECKING:
     from runs.services import WrittenDir
+    from runs.shapes import RunResponse
 
 STAGES: tuple[str, ...] = (
     "validate",
@@ -151,7 +152,7 @@ class RunOutcome:
     mode: str
     template_id: str
     # The RunResponse built in memory from what this call published; None for a reused run.
-    body: dict[str, Any] | None = None
+    body: RunResponse | None = None
     plan: RunPlan | None = None
 
     @property
@@ -571,7 +572,7 @@ def _build_and_publish(
 
 def _describe_stage(
     stage_dir: Path, run_id: str, written_series: list[tuple[str, Any]]
-) -> tuple[dict[str, Any], WrittenDir]:
+) -> tuple[RunResponse, WrittenDir]:
     """The RunResponse of the staged run (its series taken from memory) and the identity of its
     directory (kept by the publishing rename)."""
     from runs.services import written_dir

@@ -13,6 +13,7 @@ from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter
 from runs.filters import DEFAULT_ORDERING, RunFilter, run_queryset_without_form
 from runs.models import Run
+from runs.shapes import RunListItem
 
 LIST_FIELDS = (
     "run_id",
@@ -54,7 +55,7 @@ def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     return filterset.qs
 
 
-def run_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def run_list_item(row: Mapping[str, Any]) -> RunListItem:
     created = row["created_utc"]
     start = row["start_utc"]
     return {
@@ -72,7 +73,7 @@ def run_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[RunListItem], int]:
     queryset = run_filter_queryset(params)
     if offset == 0:
         # The first page walks the ordering index from its start: one query for the rows, and the
@@ -98,7 +99,7 @@ def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tupl
 
 @dataclass(frozen=True)
 class RunCursorPage:
-    items: list[dict[str, Any]]
+    items: list[RunListItem]
     next_cursor: str | None
     prev_cursor: str | None
 

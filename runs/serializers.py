@@ -10,14 +10,15 @@ from django.core.validators import ProhibitNullCharactersValidator, RegexValidat
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from runs import artifacts
+from runs import artifacts, shapes
 from runs.canonical import json_ready
 from runs.errors import RunNotFound
 from runs.orchestration import RunPlan
+from runs.shapes import RunResponse
 from runs.storage import data_root
 
 
-def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any]:
+def run_response_body(run_id: str, *, was_reused: bool = False) -> RunResponse:
     """The RunResponse of spec 05 §2, read from one version of the run directory (disk is canonical)."""
     from runs.replay.run_response import published_run_response
 
@@ -27,13 +28,13 @@ def run_response_body(run_id: str, *, was_reused: bool = False) -> dict[str, Any
     )
 
 
-def run_detail_body(run_id: str) -> dict[str, Any]:
+def run_detail_body(run_id: str) -> RunResponse:
     """``GET /v1/runs/{runId}``: the run from disk, its index row made or dropped to match (spec 05 §5),
     all from one version of the run."""
     from runs.orchestration import load_run
     from runs.replay.run_response import published_run_response
 
-    def read() -> dict[str, Any]:
+    def read() -> RunResponse:
         record = load_run(run_id)
         if record is None:
             raise RunNotFound(run_id[:140])
@@ -42,32 +43,37 @@ def run_detail_body(run_id: str) -> dict[str, Any]:
     return artifacts.read_snapshot(data_root() / "runs", run_id, read)
 
 
-def dry_run_body(plan: RunPlan) -> dict[str, Any]:
+def dry_run_body(plan: RunPlan) -> RunResponse:
     """The 200 body of a dry run (spec 05 §3): what would happen, nothing written."""
-    capture = plan.telemetry
-    request = plan.request
     return {
         "isDryRun": True,
         "metadata": None,
         "canReplay": False,
         "warnings": [],
-        "plan": {
-            "templateId": plan.template_id,
-            "mode": plan.mode,
-            "outputRoot": "runs",
-            "captureDirectory": capture.display_path if capture is not None else None,
-            "sourceRunId": plan.on_demand.source_run_id if plan.on_demand is not None else None,
-            "deterministicRunId": request.deterministic_run_id,
-            "requestedRunId": request.run_id,
-            "predictedRunId": plan.predicted_run_id,
-            "parameters": json_ready(dict(plan.generated.parameters)),
-            "telemetryBindings": dict(request.telemetry.bindings) if request.telemetry else {},
-            "files": capture.plan_files() if capture is not None else [],
-            "warnings": capture.plan_warnings() if capture is not None else [],
-            "operations": plan.operations,
-        },
+        "plan": plan_body(plan),
         # FlowTime UI clients type this as a boolean on every run body (spec 07 §8).
         "wasReused": False,
+    }
+
+
+def plan_body(plan: RunPlan) -> shapes.RunPlan:
+    """The ``plan`` of a dry run's body."""
+    capture = plan.telemetry
+    request = plan.request
+    return {
+        "templateId": plan.template_id,
+        "mode": plan.mode,
+        "outputRoot": "runs",
+        "captureDirectory": capture.display_path if capture is not None else None,
+        "sourceRunId": plan.on_demand.source_run_id if plan.on_demand is not None else None,
+        "deterministicRunId": request.deterministic_run_id,
+        "requestedRunId": request.run_id,
+        "predictedRunId": plan.predicted_run_id,
+        "parameters": json_ready(dict(plan.generated.parameters)),
+        "telemetryBindings": dict(request.telemetry.bindings) if request.telemetry else {},
+        "files": capture.plan_files() if capture is not None else [],
+        "warnings": capture.plan_warnings() if capture is not None else [],
+        "operations": plan.operations,
     }
 
 

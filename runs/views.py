@@ -20,7 +20,7 @@ from flowtime_site.api import (
     parse_page_request,
     single_query_value,
 )
-from runs import idempotency, openapi, openapi_examples, selectors
+from runs import idempotency, openapi, openapi_examples, selectors, shapes
 from runs.errors import InvalidParameter, InvalidRequest
 from runs.orchestration import RunRequest, TelemetrySpec, create_run, delete_run
 from runs.serializers import RunCreateSerializer, dry_run_body, run_detail_body, run_response_body
@@ -111,7 +111,7 @@ def run_request_from_body(data: dict[str, Any], *, dry_run_query: bool) -> RunRe
     )
 
 
-def cursor_page_body(page: selectors.RunCursorPage, *, page_size: int) -> dict[str, Any]:
+def cursor_page_body(page: selectors.RunCursorPage, *, page_size: int) -> shapes.RunCursorPage:
     return {
         "items": page.items,
         "pageSize": page_size,

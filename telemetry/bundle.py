@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from runs import artifacts
@@ -40,7 +40,14 @@ from runs.errors import (
     TemplateError,
 )
 from runs.run_builder import existing_target, grid_of, publish_new_run, series_of
-from telemetry.manifest import CaptureFile, CaptureManifest, capture_invalid, metric_named, parse_manifest
+from telemetry.manifest import (
+    CaptureFile,
+    CaptureManifest,
+    capture_invalid,
+    metric_named,
+    parse_manifest,
+    plan_warning,
+)
 from telemetry.paths import (
     MANIFEST_NAME,
     allowed_roots,
@@ -51,6 +58,9 @@ from telemetry.paths import (
 )
 from templates_catalog.generation import NODE_KEY_ORDER, SEMANTICS_KEY_ORDER
 from templates_catalog.model_yaml import dump_model_yaml, put_in_order
+
+if TYPE_CHECKING:
+    from runs.shapes import PlanFile, PlanWarning
 
 TELEMETRY_URI_PREFIX = "file://telemetry/"
 TELEMETRY_MANIFEST_NAME = "telemetry-manifest.json"
@@ -179,14 +189,11 @@ class ResolvedCapture:
     bindings: Mapping[str, str]
     file_contents: Mapping[str, bytes] = field(repr=False)  # manifest path → verified bytes
 
-    def plan_files(self) -> list[dict[str, Any]]:
+    def plan_files(self) -> list[PlanFile]:
         return [{"nodeId": f.node_id, "metric": f.metric, "path": f.path} for f in self.manifest.files]
 
-    def plan_warnings(self) -> list[dict[str, Any]]:
-        return [
-            {key: warning.get(key) for key in ("code", "message", "nodeId", "bins")}
-            for warning in self.manifest.warnings
-        ]
+    def plan_warnings(self) -> list[PlanWarning]:
+        return [plan_warning(warning) for warning in self.manifest.warnings]
 
     def check_grid(self, model: Model) -> None:
         """Spec 04 §3.1 step 5: the model's grid must equal the manifest's (``capture_invalid``)."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs.artifacts.documents import get_key
 from runs.canonical import canonical_json, normalise_hash, parse_timestamp, sha256_prefixed
 from runs.errors import CaptureError, Issue, PathForbidden
 from telemetry.paths import relative_path_problem
+
+if TYPE_CHECKING:
+    from runs.shapes import PlanWarning
 
 BIN_UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080}
 
@@ -116,6 +119,16 @@ def capture_manifest_document(
 def normalised_warning(warning: Mapping[str, Any]) -> dict[str, Any]:
     """``{code, message, nodeId, bins}`` in that order; absent and null keys omitted."""
     return _without_nulls([(k, get_key(warning, k)) for k in ("code", "message", "nodeId", "bins")])
+
+
+def plan_warning(warning: Mapping[str, Any]) -> PlanWarning:
+    """A manifest warning as the API shows it: every key present, null where the file has none."""
+    return {
+        "code": warning.get("code"),
+        "message": warning.get("message"),
+        "nodeId": warning.get("nodeId"),
+        "bins": warning.get("bins"),
+    }
 
 
 def _int_at_least(value: object, minimum: int) -> int | None:

@@ -14,6 +14,7 @@ from telemetry.manifest import CaptureManifest
 from telemetry.models import Capture
 from telemetry.serializers import capture_list_item
 from telemetry.services import capture_index_refresh, read_capture_manifest
+from telemetry.shapes import CaptureListItem
 
 
 def capture_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Capture]:
@@ -30,7 +31,7 @@ def capture_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Capture]:
 
 def capture_list_page(
     params: Mapping[str, Any], *, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[CaptureListItem], int]:
     queryset = capture_filter_queryset(params)
     total = queryset.count()
     rows = list(queryset[offset : offset + limit]) if offset < total else []

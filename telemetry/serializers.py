@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from runs.canonical import format_timestamp
 from runs.serializers import JsonBooleanField, JsonPathField, StrictSerializer
-from telemetry.manifest import CaptureManifest
+from telemetry.manifest import CaptureManifest, plan_warning
 from telemetry.models import Capture
+from telemetry.shapes import CaptureListItem, CaptureResponse
 
-WARNING_KEYS = ("code", "message", "nodeId", "bins")
 
-
-def capture_body(capture_id: str, manifest: CaptureManifest) -> dict[str, Any]:
+def capture_body(capture_id: str, manifest: CaptureManifest) -> CaptureResponse:
     """One capture as the API shows it (POST, dry run and GET alike), built from its manifest.
 
     Nulls are written (the API's wire style), where the manifest file omits them (spec 04 §2.3).
@@ -25,7 +22,7 @@ def capture_body(capture_id: str, manifest: CaptureManifest) -> dict[str, Any]:
         "sourceRunId": provenance.get("runId"),
         # Relative to <data>/telemetry, the form telemetry.captureDirectory of POST /v1/runs takes.
         "captureDirectory": capture_id,
-        "grid": dict(document["grid"]),
+        "grid": {"bins": manifest.bins, "binSize": manifest.bin_size, "binUnit": manifest.bin_unit},
         "window": (
             {"startTimeUtc": window.get("startTimeUtc"), "durationMinutes": window.get("durationMinutes")}
             if isinstance(window, dict)
@@ -35,12 +32,12 @@ def capture_body(capture_id: str, manifest: CaptureManifest) -> dict[str, Any]:
             {"path": f.path, "nodeId": f.node_id, "metric": f.metric, "points": f.points, "hash": f.hash}
             for f in manifest.files
         ],
-        "warnings": [{key: warning.get(key) for key in WARNING_KEYS} for warning in manifest.warnings],
+        "warnings": [plan_warning(warning) for warning in manifest.warnings],
         "createdUtc": provenance.get("capturedAtUtc"),
     }
 
 
-def capture_list_item(row: Capture) -> dict[str, Any]:
+def capture_list_item(row: Capture) -> CaptureListItem:
     return {
         "captureId": row.capture_id,
         "sourceRunId": row.source_run_id or None,

@@ -11,14 +11,24 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runs.canonical import format_number
 from runs.errors import Issue
 
+if TYPE_CHECKING:
+    from templates_catalog.shapes import ParameterType, TemplateParameter
+
 from .substitution import NAME_PATTERN
 
-PARAMETER_TYPES = ("integer", "number", "boolean", "string", "array")
+_PARAMETER_TYPES: dict[str, ParameterType] = {
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "string": "string",
+    "array": "array",
+}
+PARAMETER_TYPES = tuple(_PARAMETER_TYPES)
 NAME_RE = re.compile(r"^" + NAME_PATTERN + r"$")
 _RANGED_TYPES = frozenset({"integer", "number", "array"})
 _DEFINITION_KEYS = frozenset(
@@ -44,7 +54,7 @@ class ParameterSpec:
     """One declared parameter; ``default`` is canonical, ``None`` when the parameter is required."""
 
     name: str
-    type: str
+    type: ParameterType
     title: str | None = None
     description: str | None = None
     default: Any = None
@@ -53,7 +63,7 @@ class ParameterSpec:
     required: bool = False
     telemetry_bindable: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> TemplateParameter:
         """The JSON form used by the index and ``/v1/templates``."""
         return {
             "name": self.name,
@@ -225,12 +235,12 @@ def parse_parameter_definitions(
             issues.append(Issue("template_invalid", f"{path}.name", f"duplicate parameter name '{name}'"))
         else:
             seen.add(name)
-        kind = entry.get("type")
-        if kind not in PARAMETER_TYPES:
+        raw_type = entry.get("type")
+        kind = _PARAMETER_TYPES.get(raw_type) if isinstance(raw_type, str) else None
+        if kind is None:
             issues.append(
                 Issue("template_invalid", f"{path}.type", "type must be one of " + ", ".join(PARAMETER_TYPES))
             )
-            kind = None
         if "items" in entry and (kind != "array" or entry["items"] != {"type": "number"}):
             issues.append(
                 Issue(

@@ -21,9 +21,10 @@ from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
 from templates_catalog.documents import Template
 from templates_catalog.selectors import template_get, template_list
+from templates_catalog.shapes import TemplateDetail, TemplateSummary
 
 
-def template_summary(template: Template) -> dict[str, Any]:
+def template_summary(template: Template) -> TemplateSummary:
     return {
         "id": template.id,
         "title": template.title,
@@ -36,12 +37,18 @@ def template_summary(template: Template) -> dict[str, Any]:
     }
 
 
-def template_detail(template: Template) -> dict[str, Any]:
-    body = template_summary(template)
-    del body["parameterCount"]
-    body["parameters"] = [json_ready(spec.as_json()) for spec in template.parameters]
-    body["telemetryBindable"] = [spec.name for spec in template.parameters if spec.telemetry_bindable]
-    return body
+def template_detail(template: Template) -> TemplateDetail:
+    return {
+        "id": template.id,
+        "title": template.title,
+        "version": template.version,
+        "description": template.description,
+        "tags": list(template.tags),
+        "mode": template.mode,
+        "hash": template.file_hash,
+        "parameters": [json_ready(spec.as_json()) for spec in template.parameters],
+        "telemetryBindable": [spec.name for spec in template.parameters if spec.telemetry_bindable],
+    }
 
 
 def _mode_query(params: Any) -> str | None:

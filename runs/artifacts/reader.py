@@ -6,13 +6,16 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runs.artifacts.document_cache import read_document
 from runs.artifacts.documents import get_key, get_mapping, read_json_file
 from runs.artifacts.metadata import derive_metadata, first_text, model_provenance
 from runs.canonical import format_timestamp, normalise_hash, parse_timestamp, sha256_prefixed
 from runs.errors import RunInvalid
+
+if TYPE_CHECKING:
+    from runs.shapes import RunWarning
 
 __all__ = [
     "HashCheck",
@@ -53,7 +56,7 @@ class RunSummary:
     model_hash: str
     model_file: str
     # The capture warnings a telemetry run carries, as RunResponse lists them (counted in warning_count).
-    capture_warnings: tuple[dict[str, Any], ...] = ()
+    capture_warnings: tuple[RunWarning, ...] = ()
     # The parameters the run was made with, after defaults (model/metadata.json, else provenance),
     # and the seed the engine used (manifest rng.seed, else the model's rng.seed); spec 05 §2 (ours).
     parameters: Mapping[str, Any] = field(default_factory=dict)
@@ -209,12 +212,12 @@ def _grid(run_id: str, run: Mapping[str, Any], model: Mapping[str, Any]) -> tupl
     raise _invalid(run_id, "run.json has no valid grid (bins, binSize, binUnit)")
 
 
-def capture_warnings(run_dir: Path) -> list[dict[str, Any]]:
+def capture_warnings(run_dir: Path) -> list[RunWarning]:
     """The capture warnings a telemetry run carries (its telemetry-manifest.json), as run warnings:
     ``{code, message, severity, nodeId}`` in manifest order (spec 05 §2)."""
     manifest = _json_or_none(run_dir / "model" / "telemetry" / "telemetry-manifest.json") or {}
     raw = get_key(manifest, "warnings")
-    out: list[dict[str, Any]] = []
+    out: list[RunWarning] = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, Mapping):
             continue

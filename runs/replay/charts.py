@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -23,6 +24,7 @@ import numpy as np
 from runs.replay.loading import ReplayRun, load_replay_run
 from runs.replay.metrics import NodeSeries, color, latency_minutes, load_node_series, utilization
 from runs.replay.series_cache import FloatArray
+from runs.shapes import Color
 
 FLOW_METRICS = ("arrivals", "served", "errors", "capacity")
 
@@ -219,7 +221,7 @@ def _boundary_x(boundary: float, bins: int) -> float:
     return PLOT_LEFT + boundary * PLOT_WIDTH / bins
 
 
-def _shading(colours: list[str], top: float, bottom: float) -> list[str]:
+def _shading(colours: Sequence[str], top: float, bottom: float) -> list[str]:
     """One rect per run of consecutive yellow or red bins."""
     parts: list[str] = []
     bins = len(colours)
@@ -276,7 +278,7 @@ def node_chart(
     *,
     node_id: str,
     panels: list[Panel],
-    colours: list[str],
+    colours: Sequence[str],
     bins: int,
     bin_minutes: int,
     start: datetime | None,
@@ -333,7 +335,7 @@ def node_chart(
     return NodeChart(node_id, "".join(parts), json.dumps(data, separators=(",", ":")))
 
 
-def node_panels(run: ReplayRun, item: NodeSeries) -> tuple[list[Panel], list[str]]:
+def node_panels(run: ReplayRun, item: NodeSeries) -> tuple[list[Panel], list[Color]]:
     """The panels of one node and its per-bin ``/state`` colour."""
     v = item.values
     flows = {m: v[m] for m in FLOW_METRICS if v.get(m) is not None}

@@ -15,6 +15,7 @@ from runs.errors import InvalidParameter, RunInvalid
 from runs.replay.edges import finite_number, json_finite, topology_edges
 from runs.replay.loading import read_run_documents, run_directory
 from runs.replay.queries import STATE_MODES
+from runs.shapes import GraphEdge, GraphNode, GraphNodeSemantics, GraphNodeUi, RunGraph
 
 SEMANTICS_KEYS = ("arrivals", "served", "errors", "queue", "capacity", "externalDemand")
 _SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
@@ -43,20 +44,27 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _semantics(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _semantics(raw: Mapping[str, Any]) -> GraphNodeSemantics:
     semantics = raw.get("semantics")
     semantics = semantics if isinstance(semantics, Mapping) else {}
-    out: dict[str, Any] = {}
-    for key in SEMANTICS_KEYS:
-        out[key] = next(
-            (t for t in (_text(semantics.get(k)) for k in _SEMANTICS_ALIASES.get(key, (key,))) if t), None
-        )
+
+    def named(key: str) -> str | None:
+        aliases = _SEMANTICS_ALIASES.get(key, (key,))
+        return next((t for t in (_text(semantics.get(k)) for k in aliases) if t), None)
+
     sla = finite_number(semantics.get("slaMin"))
-    out["slaMin"] = json_finite(sla) if sla is not None else None
-    return out
+    return {
+        "arrivals": named("arrivals"),
+        "served": named("served"),
+        "errors": named("errors"),
+        "queue": named("queue"),
+        "capacity": named("capacity"),
+        "externalDemand": named("externalDemand"),
+        "slaMin": json_finite(sla) if sla is not None else None,
+    }
 
 
-def _ui(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+def _ui(raw: Mapping[str, Any]) -> GraphNodeUi | None:
     ui = raw.get("ui")
     if not isinstance(ui, Mapping):
         return None
@@ -106,7 +114,9 @@ def _node_inputs(raw: Mapping[str, Any], kind: str) -> list[str]:
         return []  # an expression that does not parse contributes no edges
 
 
-def _edge(edge_id: str, source: str, target: str, weight: Any, edge_type: str, field: Any) -> dict[str, Any]:
+def _edge(
+    edge_id: str, source: str, target: str, weight: float, edge_type: str, field: str | None
+) -> GraphEdge:
     return {
         "id": edge_id,
         "from": source,
@@ -117,7 +127,7 @@ def _edge(edge_id: str, source: str, target: str, weight: Any, edge_type: str, f
     }
 
 
-def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> RunGraph:
     """The ``/graph`` body: ``{nodes, edges, order}`` in ``operational`` or ``full`` mode."""
     mode = parse_graph_mode(query)
     run_dir = run_directory(data_root, run_id)
@@ -125,8 +135,8 @@ def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) 
     topology = _topology_nodes(model)
     full = mode == "full"
 
-    nodes: list[dict[str, Any]] = []
-    listed_topology: list[tuple[str, dict[str, Any]]] = []
+    nodes: list[GraphNode] = []
+    listed_topology: list[tuple[str, GraphNodeSemantics]] = []
     for raw in topology:
         node_id = str(_text(raw.get("id")))
         kind = _text(raw.get("kind")) or "service"
@@ -145,7 +155,7 @@ def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) 
                 nodes.append({"id": node_id, "kind": kind, "semantics": None, "ui": None})
     listed = {node["id"] for node in nodes}
 
-    edges: list[dict[str, Any]] = []
+    edges: list[GraphEdge] = []
     for edge in topology_edges(model):
         if edge.duplicate or edge.src not in listed or edge.dst not in listed:
             continue
@@ -160,9 +170,8 @@ def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) 
                     (source, node_id, "expr") for source in _node_inputs(raw, kind) if source in listed
                 )
         for node_id, semantics in listed_topology:
-            for key in SEMANTICS_KEYS:
-                value = semantics[key]
-                if value is not None and value != node_id and value in listed:
+            for key, value in semantics.items():
+                if key in SEMANTICS_KEYS and isinstance(value, str) and value != node_id and value in listed:
                     dependencies.append((value, node_id, key))
         ids = {edge["id"] for edge in edges}
         for source, target, field in dependencies:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from runs.artifacts.document_cache import read_document
@@ -26,6 +26,9 @@ from runs.errors import RunInvalid, RunNotFound
 from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
 from runs.replay.series_cache import SizedCache
+
+if TYPE_CHECKING:
+    from runs.shapes import EdgeQuality, RunMode
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
@@ -114,11 +117,11 @@ class ReplayRun:
     flow_edges: tuple[FlowEdge, ...] = ()  # spec 07 §5.2
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> RunMode:
         return self.envelope.mode
 
     @property
-    def edge_quality(self) -> str:
+    def edge_quality(self) -> EdgeQuality:
         """``metadata.edgeQuality`` (spec 07 §5.5): from the topology alone."""
         return "exact" if self.flow_edges else "missing"
 

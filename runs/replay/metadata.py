@@ -12,8 +12,9 @@ from runs.errors import ProvenanceMismatch, RunInvalid
 
 if TYPE_CHECKING:
     from runs.replay.loading import ReplayRun
+    from runs.shapes import RunMetadata, RunMode
 
-MODES = ("simulation", "telemetry")
+_MODES: dict[str, RunMode] = {"simulation": "simulation", "telemetry": "telemetry"}
 
 
 def ci_get(mapping: Mapping[str, Any], key: str) -> Any:
@@ -66,7 +67,7 @@ class MetadataEnvelope:
     template_id: str
     template_title: str
     template_version: str
-    mode: str
+    mode: RunMode
     provenance_hash: str
     schema_version: int
     provenance_present: bool
@@ -104,7 +105,8 @@ def resolve_envelope(
         or text_value(model_prov.get("mode"))
         or "simulation"
     ).lower()
-    if mode_text not in MODES:
+    mode = _MODES.get(mode_text)
+    if mode is None:
         raise RunInvalid(f"The run mode '{mode_text}' is neither simulation nor telemetry.")
 
     stored_hash = text_value(ci_get(metadata_json, "modelHash"))
@@ -131,14 +133,14 @@ def resolve_envelope(
         template_id=template_id,
         template_title=template_title,
         template_version=template_version,
-        mode=mode_text,
+        mode=mode,
         provenance_hash=provenance_hash,
         schema_version=schema_version,
         provenance_present=provenance_present,
     )
 
 
-def build_metadata(run: ReplayRun) -> dict[str, Any]:
+def build_metadata(run: ReplayRun) -> RunMetadata:
     """The §2 envelope, keys in contract order; storage paths relative to the data root. Spec 07 §5.5
     adds ``edgeQuality`` last."""
     env = run.envelope

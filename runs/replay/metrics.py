@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +11,7 @@ import numpy.typing as npt
 from runs.errors import ModeValidationFailed
 from runs.replay.loading import METRIC_KEYS, ReplayRun, TopologyNode
 from runs.replay.series_cache import FloatArray, ParsedSeries, read_series
+from runs.shapes import Color, NodeWarning, RunWarning
 
 MISSING_ANY_MESSAGE = "One or more telemetry sources could not be resolved for this run."
 NO_SOURCES_MESSAGE = "Telemetry mode run resolved no telemetry sources."
@@ -102,9 +102,9 @@ def validate_simulation(run: ReplayRun, series: list[NodeSeries]) -> None:
         raise ModeValidationFailed(problem)
 
 
-def node_warnings(run: ReplayRun, item: NodeSeries) -> list[dict[str, Any]]:
+def node_warnings(run: ReplayRun, item: NodeSeries) -> list[NodeWarning]:
     """``telemetry.warnings`` of one node: unresolved sources, then one invalid-series warning."""
-    warnings: list[dict[str, Any]] = []
+    warnings: list[NodeWarning] = []
     for metric in item.unresolved:
         warnings.append(
             {
@@ -143,7 +143,7 @@ def node_sources(item: NodeSeries) -> list[str]:
     return sources
 
 
-def run_warnings(run: ReplayRun) -> list[dict[str, Any]]:
+def run_warnings(run: ReplayRun) -> list[RunWarning]:
     """run.json ``warnings`` as ``run_warning`` infos (§7; also RunResponse ``warnings``, spec 05 §2)."""
     return [
         {"code": "run_warning", "message": message, "severity": "info", "nodeId": None}
@@ -151,7 +151,7 @@ def run_warnings(run: ReplayRun) -> list[dict[str, Any]]:
     ]
 
 
-def top_warnings(run: ReplayRun) -> list[dict[str, Any]]:
+def top_warnings(run: ReplayRun) -> list[RunWarning]:
     """Top-level warnings: run warnings first, then run-wide telemetry source warnings (§7)."""
     warnings = run_warnings(run)
     if any(ref.status == "unresolved" for node in run.topology for ref in node.metrics.values()):
@@ -215,7 +215,7 @@ def throughput_ratio(served: FloatArray, arrivals: FloatArray) -> FloatArray:
     return _divide(served, arrivals, allowed)
 
 
-def color(node: TopologyNode, utilization_value: float | None, latency_value: float | None) -> str:
+def color(node: TopologyNode, utilization_value: float | None, latency_value: float | None) -> Color:
     """The snapshot colour (§4): queue nodes by latency against slaMin, others by utilization."""
     if node.is_queue:
         sla = node.sla_min

@@ -13,8 +13,7 @@ from runs.replay.loading import BIN_UNIT_MINUTES, ReplayRun, SeriesEntry, load_r
 from runs.replay.metadata import ci_get, positive_int
 from runs.replay.metrics import SeriesReader, load_node_series, required_metrics, simulation_problem
 from runs.replay.series_cache import read_series
-
-_ENTRY_KEYS = ("id", "kind", "path", "unit", "componentId", "class", "points", "hash")
+from runs.shapes import SeriesIndex, SeriesIndexEntry
 
 
 def _index(run: ReplayRun) -> Mapping[str, Any]:
@@ -28,7 +27,7 @@ def _grid_text(value: Any, default: str) -> str:
 
 
 @snapshot_of_run
-def index_body(data_root: Path, run_id: str) -> dict[str, Any]:
+def index_body(data_root: Path, run_id: str) -> SeriesIndex:
     """The ``/index`` body: the stored index with a completed ``grid`` and without ``formats``."""
     run = load_replay_run(data_root, run_id)
     index = _index(run)
@@ -41,8 +40,17 @@ def index_body(data_root: Path, run_id: str) -> dict[str, Any]:
     if unit_text not in BIN_UNIT_MINUTES:
         unit_text = run.grid.bin_unit
     series = ci_get(index, "series")
-    entries = [
-        {key: ci_get(raw, key) for key in _ENTRY_KEYS}
+    entries: list[SeriesIndexEntry] = [
+        {
+            "id": ci_get(raw, "id"),
+            "kind": ci_get(raw, "kind"),
+            "path": ci_get(raw, "path"),
+            "unit": ci_get(raw, "unit"),
+            "componentId": ci_get(raw, "componentId"),
+            "class": ci_get(raw, "class"),
+            "points": ci_get(raw, "points"),
+            "hash": ci_get(raw, "hash"),
+        }
         for raw in (series if isinstance(series, list) else [])
         if isinstance(raw, Mapping)
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -17,9 +16,10 @@ from runs.replay.metadata import build_metadata
 from runs.replay.metrics import SeriesReader, run_warnings
 from runs.replay.run_files import can_replay
 from runs.replay.series_cache import FloatArray, ParsedSeries, read_series
+from runs.shapes import RunLinks, RunResponse
 
 
-def _links(run_id: str, bins: int) -> dict[str, str]:
+def _links(run_id: str, bins: int) -> RunLinks:
     base = f"/v1/runs/{run_id}"
     return {
         "self": base,
@@ -32,7 +32,7 @@ def _links(run_id: str, bins: int) -> dict[str, str]:
 
 def _response(
     replay_run: ReplayRun, run_dir: Path, run_id: str, *, was_reused: bool, read: SeriesReader = read_series
-) -> dict[str, Any]:
+) -> RunResponse:
     # The index row is built from the same summary, so detail and listing always agree.
     summary = read_run_summary(run_dir)
     return {
@@ -57,7 +57,7 @@ def _response(
     }
 
 
-def published_run_response(data_root: Path, run_id: str, *, was_reused: bool = False) -> dict[str, Any]:
+def published_run_response(data_root: Path, run_id: str, *, was_reused: bool = False) -> RunResponse:
     """The RunResponse of the published run ``run_id`` (call it inside a snapshot read)."""
     replay_run = load_replay_run(data_root, run_id)
     return _response(replay_run, replay_run.run_dir, run_id, was_reused=was_reused)
@@ -65,7 +65,7 @@ def published_run_response(data_root: Path, run_id: str, *, was_reused: bool = F
 
 def staged_run_response(
     stage_dir: Path, run_id: str, *, written_series: Sequence[tuple[str, FloatArray]] = ()
-) -> dict[str, Any]:
+) -> RunResponse:
     """The RunResponse of a run still in its private staging directory, as it will be published under
     ``run_id``: a POST answers with what it wrote, whatever other writers do after its rename.
 

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -44,6 +43,15 @@ from runs.replay.rendered import (
 )
 from runs.replay.series_cache import FloatArray, read_series
 from runs.replay.series_cache import clear_caches as clear_series_caches
+from runs.shapes import (
+    NodeTelemetry,
+    SnapshotEdge,
+    StateEdge,
+    StateNode,
+    StateSnapshot,
+    StateWindow,
+    WindowNode,
+)
 
 # Derived metrics may overflow to ±inf (then reported as null): silence numpy once per request. As a
 # decorator numpy (≥ 2) keeps the state per call, so concurrent requests do not share it.
@@ -67,7 +75,7 @@ def bin_start_text(run: ReplayRun, index: int) -> str | None:
     return format_timestamp(run.grid.start + timedelta(minutes=index * run.grid.bin_minutes))
 
 
-def _telemetry(run: ReplayRun, item: NodeSeries) -> dict[str, Any]:
+def _telemetry(run: ReplayRun, item: NodeSeries) -> NodeTelemetry:
     return {"sources": node_sources(item), "warnings": node_warnings(run, item)}
 
 
@@ -130,27 +138,34 @@ def _flow_volumes(run: ReplayRun, series: list[NodeSeries]) -> list[tuple[Topolo
     return out
 
 
-def _edge_head(edge: TopologyEdge) -> dict[str, Any]:
-    return {
-        "id": edge.id,
-        "from": edge.src,
-        "to": edge.dst,
-        "edgeType": edge.edge_type,
-        "weight": edge.weight,
-    }
-
-
-def _snapshot_edges(run: ReplayRun, series: list[NodeSeries], bin_index: int) -> list[dict[str, Any]]:
-    edges: list[dict[str, Any]] = []
+def _snapshot_edges(run: ReplayRun, series: list[NodeSeries], bin_index: int) -> list[SnapshotEdge]:
+    edges: list[SnapshotEdge] = []
     for edge, volume in _flow_volumes(run, series):
         value = volume.at(bin_index)
-        edges.append({**_edge_head(edge), "flowVolume": value, "series": {"flowVolume": [value]}})
+        edges.append(
+            {
+                "id": edge.id,
+                "from": edge.src,
+                "to": edge.dst,
+                "edgeType": edge.edge_type,
+                "weight": edge.weight,
+                "flowVolume": value,
+                "series": {"flowVolume": [value]},
+            }
+        )
     return edges
 
 
-def _window_edges(run: ReplayRun, series: list[NodeSeries], start: int, stop: int) -> list[dict[str, Any]]:
+def _window_edges(run: ReplayRun, series: list[NodeSeries], start: int, stop: int) -> list[StateEdge]:
     return [
-        {**_edge_head(edge), "series": {"flowVolume": volume.window(start, stop)}}
+        {
+            "id": edge.id,
+            "from": edge.src,
+            "to": edge.dst,
+            "edgeType": edge.edge_type,
+            "weight": edge.weight,
+            "series": {"flowVolume": volume.window(start, stop)},
+        }
         for edge, volume in _flow_volumes(run, series)
     ]
 
@@ -167,14 +182,14 @@ def _at(values: RenderedSeries | None, index: int) -> JsonNumber:
 
 @snapshot_of_run
 @QUIET
-def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) -> StateSnapshot:
     """The ``GET /v1/runs/{runId}/state?binIndex=N`` body."""
     bin_index = parse_bin_query(query, "binIndex")
     run = load_replay_run(data_root, run_id)
     check_bin_range("binIndex", bin_index, run.grid.bins)
     series = _loaded_series(run)
 
-    nodes: list[dict[str, Any]] = []
+    nodes: list[StateNode] = []
     for item in series:
         v = item.values
         parts = _node_rendering(run, item).parts
@@ -220,7 +235,7 @@ def state_snapshot(data_root: Path, run_id: str, query: Mapping[str, Sequence[st
     }
 
 
-def _window_node(run: ReplayRun, item: NodeSeries, start: int, stop: int) -> dict[str, Any]:
+def _window_node(run: ReplayRun, item: NodeSeries, start: int, stop: int) -> WindowNode:
     parts = _node_rendering(run, item).parts
     return {
         "id": item.node.id,
@@ -230,13 +245,13 @@ def _window_node(run: ReplayRun, item: NodeSeries, start: int, stop: int) -> dic
     }
 
 
-def _model_only_nodes(run: ReplayRun, start: int, stop: int) -> list[dict[str, Any]]:
+def _model_only_nodes(run: ReplayRun, start: int, stop: int) -> list[WindowNode]:
     """``full`` mode: indexed model nodes that are not topology ids, in definition order."""
     topology_ids = {node.id for node in run.topology}
     by_id = {entry.id: entry for entry in reversed(run.series_entries)}
     by_prefix = {entry.id.split("@", 1)[0]: entry for entry in reversed(run.series_entries)}
     bins = run.grid.bins
-    nodes: list[dict[str, Any]] = []
+    nodes: list[WindowNode] = []
     for model_node in run.model_nodes:
         if model_node.id in topology_ids:
             continue
@@ -267,7 +282,7 @@ def _model_only_nodes(run: ReplayRun, start: int, stop: int) -> list[dict[str, A
 @QUIET
 def state_window(
     data_root: Path, run_id: str, query: Mapping[str, Sequence[str]], *, max_window_bins: int
-) -> dict[str, Any]:
+) -> StateWindow:
     """The ``GET /v1/runs/{runId}/state_window?startBin=A&endBin=B[&mode=]`` body. Series arrays are
     ``orjson.Fragment`` values (JSON text): render the body with orjson."""
     start_bin = parse_bin_query(query, "startBin")

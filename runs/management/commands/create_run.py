@@ -21,7 +21,7 @@ from runs.command_options import (
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
 from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
-from runs.serializers import dry_run_body, run_response_body
+from runs.serializers import dry_run_body, plan_body, run_response_body
 
 
 class Command(BaseCommand):
@@ -141,14 +141,12 @@ examples:
         try:
             if request.dry_run:
                 plan = plan_run(request, progress=progress)
-                body = dry_run_body(plan)
                 if options["json"]:
-                    self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
+                    self.stdout.write(json.dumps(dry_run_body(plan), indent=2, ensure_ascii=False))
                 else:
-                    self.stdout.write(
-                        f"Dry run: would create {body['plan']['predictedRunId'] or '(random id)'}"
-                    )
-                    self.stdout.write(f"Operations: {', '.join(body['plan']['operations'])}")
+                    planned = plan_body(plan)
+                    self.stdout.write(f"Dry run: would create {planned['predictedRunId'] or '(random id)'}")
+                    self.stdout.write(f"Operations: {', '.join(planned['operations'])}")
                 return
             cancel = CancelToken()
             previous = signal.getsignal(signal.SIGINT)
