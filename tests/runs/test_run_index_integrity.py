@@ -155,6 +155,31 @@ def test_a_model_file_linked_outside_the_run_is_never_served(
         assert b"secret" not in response.content
 
 
+def test_a_model_directory_linked_outside_the_run_is_never_served(
+    client: APIClient, data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The confinement check follows links in every component, not only the document's own name."""
+    make_run(client, "victim")
+    outside = tmp_path_factory.mktemp("outside") / "model"
+    model_dir = data_root / "runs" / "victim" / "model"
+    model_dir.rename(outside)
+    model_dir.symlink_to(outside, target_is_directory=True)
+    for path in ("/v1/runs/victim/model", "/v1/runs/victim"):
+        response = client.get(path)
+        assert response.status_code == 409, (path, response.content)
+        assert body_of(response)["code"] == "run_invalid"
+
+
+def test_a_document_linked_to_a_file_inside_the_run_is_served(client: APIClient, data_root: Path) -> None:
+    make_run(client, "linked")
+    model_dir = data_root / "runs" / "linked" / "model"
+    (model_dir / "metadata.json").rename(model_dir / "metadata-copy.json")
+    (model_dir / "metadata.json").symlink_to("metadata-copy.json")
+    response = client.get("/v1/runs/linked")
+    assert response.status_code == 200, response.content
+    assert body_of(response)["metadata"]["runId"] == "linked"
+
+
 def test_list_and_detail_agree_on_the_warnings_of_one_directory(client: APIClient, data_root: Path) -> None:
     """Defect 7: run.json warnings that are not messages counted in the list (hasWarnings=true) but
     the detail showed none."""
