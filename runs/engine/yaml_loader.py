@@ -47,13 +47,18 @@ _DECIMAL_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
 _DECIMAL_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
+_NUMBER_START = frozenset("-0123456789")
+
+
 def _resolve(loader: _StrictSafeLoader, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-    if kind is ScalarNode and implicit[0]:
+    # Keys and words (most scalars of a model) start with neither a digit nor "-": straight to PyYAML.
+    if kind is ScalarNode and implicit[0] and value[:1] in _NUMBER_START:
         if _DECIMAL_FLOAT.fullmatch(value):
             return _FLOAT_TAG
         if _DECIMAL_INT.fullmatch(value):
             return _INT_TAG
-    return str(_BASE_RESOLVE(loader, kind, value, implicit))
+    tag: str = _BASE_RESOLVE(loader, kind, value, implicit)
+    return tag
 
 
 def _construct_sequence(loader: _StrictSafeLoader, node: Node, deep: bool = False) -> list[Any]:
@@ -79,21 +84,23 @@ _StrictSafeLoader.construct_sequence = _construct_sequence  # type: ignore[metho
 
 
 def _construct_mapping_no_duplicates(loader: _StrictSafeLoader, node: Node) -> dict[Any, Any]:
+    """PyYAML's safe mapping (merge keys flattened first), built in one pass that refuses a key seen
+    before in the same mapping."""
     assert isinstance(node, MappingNode)
     loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _value_node in node.value:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
-            hashable = key in seen
+            duplicate = key in mapping
         except TypeError as exc:
             raise ConstructorError(
                 None, None, "found an unhashable mapping key", key_node.start_mark
             ) from exc
-        if hashable:
+        if duplicate:
             raise ConstructorError(None, None, f"found duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
 
 
 def _construct_timestamp_as_text(loader: _StrictSafeLoader, node: Node) -> str:
