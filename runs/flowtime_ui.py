@@ -51,18 +51,7 @@ def _ui_parameter(spec: ParameterSpec) -> UiTemplateParameter:
 
 def ui_template_detail(template: Template) -> UiTemplateDetail:
     """TemplateSummary then ``parameters`` in declaration order (§7.3)."""
-    summary = ui_template_summary(template)
-    return {
-        "id": summary["id"],
-        "title": summary["title"],
-        "description": summary["description"],
-        "narrative": summary["narrative"],
-        "category": summary["category"],
-        "tags": summary["tags"],
-        "version": summary["version"],
-        "captureKey": summary["captureKey"],
-        "parameters": [_ui_parameter(p) for p in template.parameters],
-    }
+    return {**ui_template_summary(template), "parameters": [_ui_parameter(p) for p in template.parameters]}
 
 
 def ui_template_list(*, category: str | None) -> list[UiTemplateSummary]:

@@ -209,33 +209,31 @@ class EdgeFlowSeries(TypedDict):
     flowVolume: NumberArray
 
 
-# ``from`` is a Python keyword: these two are declared in the functional form, keys in wire order.
-StateEdge = TypedDict(
-    "StateEdge",
+# ``from`` is a Python keyword: the keys both edge shapes start with are declared in the functional form.
+EdgeHead = TypedDict(
+    "EdgeHead",
     {
         "id": str,
         "from": Annotated[str, Doc("Node id without port.")],
         "to": Annotated[str, Doc("Node id without port.")],
         "edgeType": str,
         "weight": float,
-        "series": EdgeFlowSeries,
     },
 )
-StateEdge.__doc__ = "A flow edge (spec 07 §5.3): the source's served split by weight."
 
-SnapshotEdge = TypedDict(
-    "SnapshotEdge",
-    {
-        "id": str,
-        "from": Annotated[str, Doc("Node id without port.")],
-        "to": Annotated[str, Doc("Node id without port.")],
-        "edgeType": str,
-        "weight": float,
-        "flowVolume": Annotated[float | None, Doc("/state only: the value at binIndex.")],
-        "series": EdgeFlowSeries,
-    },
-)
-SnapshotEdge.__doc__ = "A flow edge at one bin: ``flowVolume`` is the value, ``series`` holds it alone."
+
+class StateEdge(EdgeHead):
+    """A flow edge (spec 07 §5.3): the source's served split by weight."""
+
+    series: EdgeFlowSeries
+
+
+class SnapshotEdge(EdgeHead):
+    """A flow edge at one bin: ``flowVolume`` is the value, ``series`` holds it alone."""
+
+    flowVolume: Annotated[float | None, Doc("/state only: the value at binIndex.")]
+    series: EdgeFlowSeries
+
 
 EdgeWarnings = Annotated[
     dict[str, list[dict[str, Any]]],
@@ -382,13 +380,5 @@ class UiTemplateParameter(TypedDict):
     max: float | None
 
 
-class UiTemplateDetail(TypedDict):
-    id: str
-    title: str
-    description: str
-    narrative: Annotated[str | None, Doc("Always null.")]
-    category: Annotated[str, Doc("Always general.")]
-    tags: list[str]
-    version: str
-    captureKey: Annotated[str | None, Doc("Always null.")]
+class UiTemplateDetail(UiTemplateSummary):
     parameters: list[UiTemplateParameter]

@@ -19,24 +19,23 @@ class TemplateParameter(TypedDict):
     telemetryBindable: bool
 
 
-class TemplateSummary(TypedDict):
+class TemplateHeader(TypedDict):
+    """What the summary and the detail of a template both start with."""
+
     id: str
     title: str
     version: str
     description: str | None
     tags: list[str]
     mode: str
+
+
+class TemplateSummary(TemplateHeader):
     parameterCount: int
     hash: str
 
 
-class TemplateDetail(TypedDict):
-    id: str
-    title: str
-    version: str
-    description: str | None
-    tags: list[str]
-    mode: str
+class TemplateDetail(TemplateHeader):
     hash: str
     parameters: list[TemplateParameter]
     telemetryBindable: list[str]

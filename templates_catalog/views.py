@@ -21,10 +21,10 @@ from runs.canonical import json_ready
 from runs.errors import InvalidParameter, TemplateNotFound
 from templates_catalog.documents import Template
 from templates_catalog.selectors import template_get, template_list
-from templates_catalog.shapes import TemplateDetail, TemplateSummary
+from templates_catalog.shapes import TemplateDetail, TemplateHeader, TemplateSummary
 
 
-def template_summary(template: Template) -> TemplateSummary:
+def _template_header(template: Template) -> TemplateHeader:
     return {
         "id": template.id,
         "title": template.title,
@@ -32,6 +32,12 @@ def template_summary(template: Template) -> TemplateSummary:
         "description": template.description,
         "tags": list(template.tags),
         "mode": template.mode,
+    }
+
+
+def template_summary(template: Template) -> TemplateSummary:
+    return {
+        **_template_header(template),
         "parameterCount": len(template.parameters),
         "hash": template.file_hash,
     }
@@ -39,12 +45,7 @@ def template_summary(template: Template) -> TemplateSummary:
 
 def template_detail(template: Template) -> TemplateDetail:
     return {
-        "id": template.id,
-        "title": template.title,
-        "version": template.version,
-        "description": template.description,
-        "tags": list(template.tags),
-        "mode": template.mode,
+        **_template_header(template),
         "hash": template.file_hash,
         "parameters": [json_ready(spec.as_json()) for spec in template.parameters],
         "telemetryBindable": [spec.name for spec in template.parameters if spec.telemetry_bindable],

@@ -44,6 +44,7 @@ from runs.replay.rendered import (
 from runs.replay.series_cache import FloatArray, read_series
 from runs.replay.series_cache import clear_caches as clear_series_caches
 from runs.shapes import (
+    EdgeHead,
     NodeTelemetry,
     SnapshotEdge,
     StateEdge,
@@ -138,34 +139,27 @@ def _flow_volumes(run: ReplayRun, series: list[NodeSeries]) -> list[tuple[Topolo
     return out
 
 
+def _edge_head(edge: TopologyEdge) -> EdgeHead:
+    return {
+        "id": edge.id,
+        "from": edge.src,
+        "to": edge.dst,
+        "edgeType": edge.edge_type,
+        "weight": edge.weight,
+    }
+
+
 def _snapshot_edges(run: ReplayRun, series: list[NodeSeries], bin_index: int) -> list[SnapshotEdge]:
     edges: list[SnapshotEdge] = []
     for edge, volume in _flow_volumes(run, series):
         value = volume.at(bin_index)
-        edges.append(
-            {
-                "id": edge.id,
-                "from": edge.src,
-                "to": edge.dst,
-                "edgeType": edge.edge_type,
-                "weight": edge.weight,
-                "flowVolume": value,
-                "series": {"flowVolume": [value]},
-            }
-        )
+        edges.append({**_edge_head(edge), "flowVolume": value, "series": {"flowVolume": [value]}})
     return edges
 
 
 def _window_edges(run: ReplayRun, series: list[NodeSeries], start: int, stop: int) -> list[StateEdge]:
     return [
-        {
-            "id": edge.id,
-            "from": edge.src,
-            "to": edge.dst,
-            "edgeType": edge.edge_type,
-            "weight": edge.weight,
-            "series": {"flowVolume": volume.window(start, stop)},
-        }
+        {**_edge_head(edge), "series": {"flowVolume": volume.window(start, stop)}}
         for edge, volume in _flow_volumes(run, series)
     ]
 
