@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
@@ -190,8 +191,14 @@ def parse_page_request(
 
 
 def page_body(*, items: list[Item], total: int, page: PageRequest, request: Request) -> Page[Item]:
+    params = request.query_params
+
     def link(number: int) -> str:
-        query = request.query_params.copy()
+        # A shallow copy: QueryDict.copy() deep-copies every value list, which only ``page`` and
+        # ``pageSize`` would change, and those are replaced, not mutated.
+        query = QueryDict(mutable=True, encoding=params.encoding)
+        for name, values in params.lists():
+            query.setlist(name, values)
         query["page"] = str(number)
         query["pageSize"] = str(page.page_size)
         return f"{request.path}?{query.urlencode()}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
@@ -30,6 +31,7 @@ HTTP_SECONDS = Histogram(
 )
 
 
+@functools.lru_cache(maxsize=256)  # route patterns are few; two regex substitutions per request
 def _route_label(route: str) -> str:
     """``v1/runs/{run_id}`` for both path() and router regex patterns."""
     route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import Count, QuerySet
+from django.db.models.sql.constants import MULTI
 
 from runs import cursors
 from runs.canonical import format_timestamp
@@ -28,10 +33,12 @@ LIST_FIELDS = (
     "bins",
     "can_replay",
 )
+# A row of ``values(*LIST_FIELDS)`` as the tuple ``run_list_item`` reads.
+_in_list_order = operator.itemgetter(*LIST_FIELDS)
 
 
-def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
-    """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
+def run_filter_values(params: Mapping[str, Any]) -> dict[str, str]:
+    """The given §4 filter and ordering parameters, one value each, in ``RunFilter``'s order."""
     given: dict[str, str] = {}
     for name in RunFilter.base_filters:
         values = (
@@ -41,6 +48,12 @@ def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
             raise InvalidParameter(name, f"{name} may be given only once.")
         if values:
             given[name] = str(values[0])
+    return given
+
+
+def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
+    """Apply the §4 filters and ordering; the first invalid parameter becomes ``invalid_parameter``."""
+    given = run_filter_values(params)
     queryset = run_queryset_without_form(given, Run.objects.all())
     if queryset is not None:
         return queryset
@@ -55,31 +68,101 @@ def run_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Run]:
     return filterset.qs
 
 
-def run_list_item(row: Mapping[str, Any]) -> RunListItem:
-    created = row["created_utc"]
-    start = row["start_utc"]
+def driver_values_are_utc(db: str) -> bool:
+    """Whether the driver's timestamps are aware, or naive in UTC (no DATABASES ``TIME_ZONE``): then
+    ``run_list_item`` reads them as they come, which is what Django's converters would have made of
+    them. Those converters cost two settings look-ups and a copy per timestamp, more on a page of 50
+    than the query itself."""
+    return connections[db].timezone in (None, UTC)
+
+
+def list_rows(queryset: QuerySet[Run]) -> list[tuple[Any, ...]]:
+    """The ``LIST_FIELDS`` of the rows of ``queryset`` (filtered, ordered, sliced), in that order, as
+    the database driver returns them (see ``driver_values_are_utc``)."""
+    if not driver_values_are_utc(queryset.db):
+        return list(queryset.values_list(*LIST_FIELDS))
+    compiler = queryset.values_list(*LIST_FIELDS).query.get_compiler(queryset.db)
+    # An empty filter (``none()``) answers no chunks without a query, as iterating the queryset would.
+    return [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
+
+
+@dataclass(frozen=True)
+class FirstPageSql:
+    """The SQL (and parameters) of one listing's first page and of its COUNT, as Django compiles them."""
+
+    db: str
+    rows: tuple[str, tuple[Any, ...]]
+    count: tuple[str, tuple[Any, ...]]
+
+    def fetch_rows(self) -> list[tuple[Any, ...]]:
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(*self.rows)
+            return cursor.fetchall()
+
+    def fetch_count(self) -> int:
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(*self.count)
+            return int(cursor.fetchone()[0])
+
+
+@functools.lru_cache(maxsize=256)
+def first_page_sql(given: tuple[tuple[str, str], ...], limit: int, db: str) -> FirstPageSql | None:
+    """The first page's SQL for these filter values (``run_filter_values``) and page size, or None when
+    the values need ``RunFilter``'s form (a date, a value it refuses).
+
+    Building and compiling the two queries cost more than the database's work for a first page, and
+    the listing is asked again and again with the same few filters (the UI's list and its filter
+    pairs). The compiled text is kept per values, page size and database, never an answer: both
+    queries run on every request. The COUNT is the query ``QuerySet.count()`` runs."""
+    if not driver_values_are_utc(db):
+        return None
+    queryset = run_queryset_without_form(dict(given), Run.objects.using(db))
+    if queryset is None:
+        return None
+    rows = queryset.values_list(*LIST_FIELDS)[:limit].query.get_compiler(db).as_sql()
+    count = queryset.query.chain()
+    count.clear_ordering(force=True)
+    count.default_cols = False
+    count.clear_select_fields()
+    count.add_annotation(Count("*"), alias="__count", select=True)
+    return FirstPageSql(db=db, rows=_frozen(rows), count=_frozen(count.get_compiler(db).as_sql()))
+
+
+def _frozen(compiled: tuple[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = compiled
+    return sql, tuple(params)
+
+
+def run_list_item(row: Sequence[Any]) -> RunListItem:
+    """One listed run from its ``LIST_FIELDS`` values, in that order."""
+    run_id, template_id, title, version, mode, created, warnings, start, duration, bins, can_replay = row
     return {
-        "runId": row["run_id"],
-        "templateId": row["template_id"],
-        "templateTitle": row["template_title"],
-        "templateVersion": row["template_version"],
-        "mode": row["mode"],
+        "runId": run_id,
+        "templateId": template_id,
+        "templateTitle": title,
+        "templateVersion": version,
+        "mode": mode,
         "createdUtc": format_timestamp(created) if created is not None else None,
-        "warningCount": row["warning_count"],
+        "warningCount": warnings,
         "startUtc": format_timestamp(start) if start is not None else None,
-        "duration": row["duration"] or None,
-        "bins": row["bins"],
-        "canReplay": row["can_replay"],
+        "duration": duration or None,
+        "bins": bins,
+        "canReplay": can_replay,
     }
 
 
 def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tuple[list[RunListItem], int]:
-    queryset = run_filter_queryset(params)
     if offset == 0:
         # The first page walks the ordering index from its start: one query for the rows, and the
         # COUNT only when the page is full (a short first page is the whole result).
-        first = [run_list_item(row) for row in queryset.values(*LIST_FIELDS)[:limit]]
+        compiled = first_page_sql(tuple(run_filter_values(params).items()), limit, Run.objects.db)
+        if compiled is not None:
+            first = [run_list_item(row) for row in compiled.fetch_rows()]
+            return first, len(first) if len(first) < limit else compiled.fetch_count()
+        queryset = run_filter_queryset(params)
+        first = [run_list_item(row) for row in list_rows(queryset[:limit])]
         return first, len(first) if len(first) < limit else queryset.count()
+    queryset = run_filter_queryset(params)
     total = queryset.count()
     if offset >= total:
         return [], total
@@ -92,7 +175,7 @@ def run_list_page(params: Mapping[str, Any], *, offset: int, limit: int) -> tupl
         keys = list(queryset.reverse().values_list("run_id", flat=True)[max(0, stop - limit) : stop])[::-1]
     else:
         keys = list(queryset.values_list("run_id", flat=True)[offset : offset + limit])
-    rows = {row["run_id"]: row for row in Run.objects.filter(run_id__in=keys).values(*LIST_FIELDS)}
+    rows = {row[0]: row for row in list_rows(Run.objects.filter(run_id__in=keys))}
     # A row deleted between the two queries (a run deleted or pruned meanwhile) is simply not listed.
     return [run_list_item(rows[key]) for key in keys if key in rows], total
 
@@ -145,7 +228,7 @@ def run_cursor_page(params: Mapping[str, Any], *, cursor: str, limit: int) -> Ru
         return cursors.cursor_encode(position)
 
     return RunCursorPage(
-        items=[run_list_item(row) for row in rows],
+        items=[run_list_item(_in_list_order(row)) for row in rows],
         next_cursor=token(last, backwards=False) if has_next else None,
         prev_cursor=token(first, backwards=True) if has_prev else None,
     )
