@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
+from django.utils.dateparse import parse_datetime
 
 from runs import cursors
 from runs.canonical import format_timestamp
@@ -35,6 +38,34 @@ LIST_FIELDS = (
 )
 # A row of ``values(*LIST_FIELDS)`` as the tuple ``run_list_item`` reads.
 _in_list_order = operator.itemgetter(*LIST_FIELDS)
+_TIMESTAMPS = frozenset({"created_utc", "start_utc"})
+# How Django's SQLite backend stores a datetime: naive UTC, ``str(datetime)``.
+_SQLITE_TIMESTAMP = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?")
+
+
+def _list_columns(db: str) -> list[str | Cast]:
+    """``LIST_FIELDS`` as selected. On SQLite the timestamps are selected as the text they are stored
+    as: the driver would parse each into a datetime only for ``run_list_item`` to print it back, which
+    on a page of 50 costs more than the query."""
+    if connections[db].vendor != "sqlite":
+        return list(LIST_FIELDS)
+    return [Cast(name, TextField()) if name in _TIMESTAMPS else name for name in LIST_FIELDS]
+
+
+def _timestamp_text(value: datetime | str | None) -> str | None:
+    """The API's spelling of a listed timestamp (``format_timestamp``), from a datetime or from the
+    text SQLite stores (``2025-01-01 00:00:13[.ffffff]``, naive UTC: the same digits, microseconds
+    only when non-zero)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if _SQLITE_TIMESTAMP.fullmatch(value):
+            return value.replace(" ", "T", 1) + "Z"
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError(f"unreadable stored timestamp {value!r}")
+        value = parsed
+    return format_timestamp(value)
 
 
 def run_filter_values(params: Mapping[str, Any]) -> dict[str, str]:
@@ -81,7 +112,7 @@ def list_rows(queryset: QuerySet[Run]) -> list[tuple[Any, ...]]:
     the database driver returns them (see ``driver_values_are_utc``)."""
     if not driver_values_are_utc(queryset.db):
         return list(queryset.values_list(*LIST_FIELDS))
-    compiler = queryset.values_list(*LIST_FIELDS).query.get_compiler(queryset.db)
+    compiler = queryset.values_list(*_list_columns(queryset.db)).query.get_compiler(queryset.db)
     # An empty filter (``none()``) answers no chunks without a query, as iterating the queryset would.
     return [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
 
@@ -119,7 +150,7 @@ def first_page_sql(given: tuple[tuple[str, str], ...], limit: int, db: str) -> F
     queryset = run_queryset_without_form(dict(given), Run.objects.using(db))
     if queryset is None:
         return None
-    rows = queryset.values_list(*LIST_FIELDS)[:limit].query.get_compiler(db).as_sql()
+    rows = queryset.values_list(*_list_columns(db))[:limit].query.get_compiler(db).as_sql()
     count = queryset.query.chain()
     count.clear_ordering(force=True)
     count.default_cols = False
@@ -142,9 +173,9 @@ def run_list_item(row: Sequence[Any]) -> RunListItem:
         "templateTitle": title,
         "templateVersion": version,
         "mode": mode,
-        "createdUtc": format_timestamp(created) if created is not None else None,
+        "createdUtc": _timestamp_text(created),
         "warningCount": warnings,
-        "startUtc": format_timestamp(start) if start is not None else None,
+        "startUtc": _timestamp_text(start),
         "duration": duration or None,
         "bins": bins,
         "canReplay": can_replay,
