@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
@@ -191,17 +191,20 @@ def parse_page_request(
 
 
 def page_body(*, items: list[Item], total: int, page: PageRequest, request: Request) -> Page[Item]:
-    params = request.query_params
+    given = list(request.query_params.lists())
 
     def link(number: int) -> str:
-        # A shallow copy: QueryDict.copy() deep-copies every value list, which only ``page`` and
-        # ``pageSize`` would change, and those are replaced, not mutated.
-        query = QueryDict(mutable=True, encoding=params.encoding)
-        for name, values in params.lists():
-            query.setlist(name, values)
-        query["page"] = str(number)
-        query["pageSize"] = str(page.page_size)
-        return f"{request.path}?{query.urlencode()}"
+        # The request's query with page and pageSize set (in place when given, else appended), encoded
+        # in one call: what QueryDict.copy() and .urlencode() spell, without copying every value list.
+        paging = {"page": str(number), "pageSize": str(page.page_size)}
+        pairs: list[tuple[str, str]] = []
+        for name, values in given:
+            if name in paging:
+                pairs.append((name, paging[name]))
+            else:
+                pairs.extend((name, value) for value in values)
+        pairs.extend((name, value) for name, value in paging.items() if name not in request.query_params)
+        return f"{request.path}?{urlencode(pairs)}"
 
     has_next = page.offset + page.page_size < total
     has_previous = page.page > 1 and total > 0
