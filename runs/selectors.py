@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,8 +38,6 @@ LIST_FIELDS = (
 # A row of ``values(*LIST_FIELDS)`` as the tuple ``run_list_item`` reads.
 _in_list_order = operator.itemgetter(*LIST_FIELDS)
 _TIMESTAMPS = frozenset({"created_utc", "start_utc"})
-# How Django's SQLite backend stores a datetime: naive UTC, ``str(datetime)``.
-_SQLITE_TIMESTAMP = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?")
 
 
 def _list_columns(db: str) -> list[str | Cast]:
@@ -59,7 +56,10 @@ def _timestamp_text(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        if _SQLITE_TIMESTAMP.fullmatch(value):
+        # Django's SQLite backend stores naive UTC as ``str(datetime)``: 19 or 26 characters, a space
+        # between date and time. (A year before 1000 is written zero-padded there, unpadded by
+        # ``format_timestamp``: such values take the parsing path.)
+        if len(value) in (19, 26) and value[10] == " " and value[0] != "0":
             return value.replace(" ", "T", 1) + "Z"
         parsed = parse_datetime(value)
         if parsed is None:

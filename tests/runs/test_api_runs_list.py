@@ -449,10 +449,12 @@ def test_listed_timestamps_are_spelled_the_same_whatever_their_digits(client: AP
     make_row("a-micro", created_utc=at("2026-03-04T05:06:07.123456Z"), start_utc=at("2025-01-02T03:04:05.5Z"))
     make_row("b-whole", created_utc=at("2026-03-04T05:06:06Z"), start_utc=None)
     make_row("c-offset", created_utc=datetime.fromisoformat("2026-03-04T07:06:05+02:00"))
+    make_row("d-ancient", created_utc=datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC))
     expected = {
         "a-micro": ("2026-03-04T05:06:07.123456Z", "2025-01-02T03:04:05.500000Z"),
         "b-whole": ("2026-03-04T05:06:06Z", None),
         "c-offset": ("2026-03-04T05:06:05Z", "2025-01-01T00:00:00Z"),
+        "d-ancient": ("999-01-02T03:04:05Z", "2025-01-01T00:00:00Z"),  # format_timestamp's spelling
     }
     first = body_of(client.get("/v1/runs"))["items"]
     deep = body_of(client.get("/v1/runs?pageSize=1&page=2"))["items"]
@@ -460,5 +462,5 @@ def test_listed_timestamps_are_spelled_the_same_whatever_their_digits(client: AP
     for items in (first, deep, cursor):
         for item in items:
             assert (item["createdUtc"], item["startUtc"]) == expected[item["runId"]]
-    assert [item["runId"] for item in first] == ["a-micro", "b-whole", "c-offset"]
+    assert [item["runId"] for item in first] == ["a-micro", "b-whole", "c-offset", "d-ancient"]
     assert deep[0]["runId"] == "b-whole"
