@@ -28,8 +28,12 @@ def format_values(values: npt.ArrayLike) -> list[str]:
         return list(map(str, arr.astype(np.int64).tolist()))
     out = np.empty(arr.shape[0], dtype=object)
     out[integral] = list(map(str, arr[integral].astype(np.int64).tolist()))
-    rest = ~integral
-    out[rest] = [_format_scalar(v) for v in arr[rest].tolist()]
+    finite = np.isfinite(arr)
+    # Finite fractions are repr's shortest round-trip text: ``map(repr, …)`` runs it without a Python
+    # call per value (the bulk of a generated series); NaN and ±inf have their own spellings.
+    fractional = finite & ~integral
+    out[fractional] = list(map(repr, arr[fractional].tolist()))
+    out[~finite] = [_format_scalar(v) for v in arr[~finite].tolist()]
     return out.tolist()
 
 
