@@ -51,14 +51,24 @@ _NUMBER_START = frozenset("-0123456789")
 
 
 def _resolve(loader: _StrictSafeLoader, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-    # Keys and words (most scalars of a model) start with neither a digit nor "-": straight to PyYAML.
-    if kind is ScalarNode and implicit[0] and value[:1] in _NUMBER_START:
-        if _DECIMAL_FLOAT.fullmatch(value):
-            return _FLOAT_TAG
-        if _DECIMAL_INT.fullmatch(value):
-            return _INT_TAG
-    tag: str = _BASE_RESOLVE(loader, kind, value, implicit)
-    return tag
+    """PyYAML's ``BaseResolver.resolve`` for a loader without path resolvers (the safe loader has
+    none), called once per node by the C parser, with the decimal shortcut first; the same tags."""
+    if kind is ScalarNode:
+        if implicit[0]:
+            first = value[:1]
+            if first in _NUMBER_START:
+                if _DECIMAL_FLOAT.fullmatch(value):
+                    return _FLOAT_TAG
+                if _DECIMAL_INT.fullmatch(value):
+                    return _INT_TAG
+            resolvers = loader.yaml_implicit_resolvers
+            for tag, regexp in (*resolvers.get(first, ()), *resolvers.get(None, ())):
+                if regexp.match(value):
+                    return str(tag)
+        return _StrictSafeLoader.DEFAULT_SCALAR_TAG
+    if kind is MappingNode:
+        return _StrictSafeLoader.DEFAULT_MAPPING_TAG
+    return _StrictSafeLoader.DEFAULT_SEQUENCE_TAG
 
 
 def _construct_sequence(loader: _StrictSafeLoader, node: Node, deep: bool = False) -> list[Any]:
@@ -77,7 +87,8 @@ def _construct_sequence(loader: _StrictSafeLoader, node: Node, deep: bool = Fals
     return out
 
 
-_BASE_RESOLVE = _StrictSafeLoader.resolve
+# The shortcut above stands in for the base resolver only while no path resolver exists.
+assert not _StrictSafeLoader.yaml_path_resolvers
 _BASE_CONSTRUCT_SEQUENCE = _StrictSafeLoader.construct_sequence
 _StrictSafeLoader.resolve = _resolve  # type: ignore[method-assign,assignment]
 _StrictSafeLoader.construct_sequence = _construct_sequence  # type: ignore[method-assign,assignment]

@@ -86,6 +86,43 @@ def test_the_number_fast_path_resolves_every_scalar_as_pyyaml_does() -> None:
             )
 
 
+WORD_LIKE = [
+    "",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "yes",
+    "No",
+    "off",
+    "ON",
+    "true",
+    "y",
+    "n",
+    "=",
+    "<<",
+    "abc",
+    "x1",
+]
+
+
+def test_words_and_collections_resolve_as_pyyaml_does() -> None:
+    """The resolver stands in for PyYAML's whole ``resolve``, not only for numbers."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    from runs.engine.yaml_loader import _StrictSafeLoader
+
+    pyyaml = yaml.resolver.Resolver()
+    ours = _StrictSafeLoader("")
+    for text in WORD_LIKE:
+        for implicit in [(True, False), (False, True), (False, False)]:
+            assert ours.resolve(ScalarNode, text, implicit) == pyyaml.resolve(ScalarNode, text, implicit), (
+                text
+            )
+    for kind in (MappingNode, SequenceNode):
+        assert ours.resolve(kind, None, (True, False)) == pyyaml.resolve(kind, None, (True, False))
+
+
 def test_number_lists_load_to_the_same_values_and_types_as_pyyaml() -> None:
     items = [*NUMBER_LIKE, "!!float 2", "!!int '8'", "'7'", "&a 4.5", "*a", "[1.5, 2]", "{k: -3}"]
     text = (
