@@ -72,20 +72,6 @@ NUMBER_LIKE = [
 ]
 
 
-def test_the_number_fast_path_resolves_every_scalar_as_pyyaml_does() -> None:
-    from yaml.nodes import ScalarNode
-
-    from runs.engine.yaml_loader import _StrictSafeLoader
-
-    pyyaml = yaml.resolver.Resolver()
-    ours = _StrictSafeLoader("")
-    for text in NUMBER_LIKE:
-        for implicit in [(True, False), (False, True), (False, False)]:
-            assert ours.resolve(ScalarNode, text, implicit) == pyyaml.resolve(ScalarNode, text, implicit), (
-                text
-            )
-
-
 WORD_LIKE = [
     "",
     "~",
@@ -106,21 +92,21 @@ WORD_LIKE = [
 ]
 
 
-def test_words_and_collections_resolve_as_pyyaml_does() -> None:
-    """The resolver stands in for PyYAML's whole ``resolve``, not only for numbers."""
+def test_the_resolver_gives_every_node_the_tag_pyyaml_gives() -> None:
+    """Our resolver stands in for PyYAML's whole ``resolve``: numbers, words, collections."""
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     from runs.engine.yaml_loader import _StrictSafeLoader
 
     pyyaml = yaml.resolver.Resolver()
     ours = _StrictSafeLoader("")
-    for text in WORD_LIKE:
+    for kind in (MappingNode, SequenceNode):
+        assert ours.resolve(kind, None, (True, False)) == pyyaml.resolve(kind, None, (True, False))
+    for text in [*NUMBER_LIKE, *WORD_LIKE]:
         for implicit in [(True, False), (False, True), (False, False)]:
             assert ours.resolve(ScalarNode, text, implicit) == pyyaml.resolve(ScalarNode, text, implicit), (
                 text
             )
-    for kind in (MappingNode, SequenceNode):
-        assert ours.resolve(kind, None, (True, False)) == pyyaml.resolve(kind, None, (True, False))
 
 
 def test_number_lists_load_to_the_same_values_and_types_as_pyyaml() -> None:
