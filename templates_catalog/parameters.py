@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from runs.canonical import format_number
 from runs.errors import Issue
 
+from .substitution import NAME_PATTERN
+
 if TYPE_CHECKING:
     from templates_catalog.shapes import ParameterType, TemplateParameter
-
-from .substitution import NAME_PATTERN
 
 _PARAMETER_TYPES: dict[str, ParameterType] = {
     "integer": "integer",
