@@ -156,3 +156,14 @@ def test_only_settings_reads_flowtime_variables_and_the_guide_lists_them_all() -
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert len(names) >= 11
     assert sorted(name for name in names if f"`{name}`" not in guide) == []
+
+
+@pytest.mark.django_db
+def test_sqlite_connections_keep_a_page_cache_large_enough_for_deep_listing_pages() -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite pragma")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == -64 * 1024  # KiB: 64 MiB instead of SQLite's 2 MiB
