@@ -15,6 +15,7 @@ from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
 from django.utils.dateparse import parse_datetime
 
+from flowtime_site.api import single_query_value
 from runs import cursors
 from runs.canonical import format_timestamp
 from runs.errors import InvalidParameter
@@ -72,13 +73,9 @@ def run_filter_values(params: Mapping[str, Any]) -> dict[str, str]:
     """The given §4 filter and ordering parameters, one value each, in ``RunFilter``'s order."""
     given: dict[str, str] = {}
     for name in RunFilter.base_filters:
-        values = (
-            params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
-        )
-        if len(values) > 1:
-            raise InvalidParameter(name, f"{name} may be given only once.")
-        if values:
-            given[name] = str(values[0])
+        value = single_query_value(params, name)
+        if value is not None:
+            given[name] = value
     return given
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from flowtime_site.api import single_query_value
 from runs.errors import CaptureNotFound, InvalidParameter
 from telemetry.capture_ids import is_valid_capture_id
 from telemetry.filters import CaptureFilter
@@ -19,9 +20,7 @@ from telemetry.shapes import CaptureListItem
 
 def capture_filter_queryset(params: Mapping[str, Any]) -> QuerySet[Capture]:
     for name in CaptureFilter.base_filters:
-        values = params.getlist(name) if hasattr(params, "getlist") else []
-        if len(values) > 1:
-            raise InvalidParameter(name, f"{name} may be given only once.")
+        single_query_value(params, name)  # refuses a repeated filter
     filterset = CaptureFilter(data=params, queryset=Capture.objects.all())
     if not filterset.is_valid():
         name, messages = next(iter(filterset.errors.items()))

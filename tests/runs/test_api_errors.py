@@ -229,6 +229,7 @@ def choice_message(name: str, value: str) -> str:
         ("/v1/templates?mode=x", "mode", "mode must be 'simulation' or 'telemetry'."),
         ("/v1/templates?pageSize=500", "pageSize", "pageSize must be an integer between 1 and 200."),
         ("/v1/templates?tag=a&tag=b", "tag", "tag may be given only once."),
+        ("/v1/captures?sourceRunId=a&sourceRunId=b", "sourceRunId", "sourceRunId may be given only once."),
     ],
 )
 def test_invalid_query_parameter(client: APIClient, path: str, name: str, detail: str) -> None:
