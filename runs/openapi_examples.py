@@ -1,6 +1,7 @@
 """Response examples for docs/openapi.yaml, taken from real answers of this server (an order-system
 run; lists shortened to one or two entries). ``tests/test_openapi_contract.py`` checks every example
-in the document against its schema, so they cannot drift from it."""
+in the document against its schema, and each of these against the answer the server gives today, so
+they cannot drift from either."""
 
 from __future__ import annotations
 

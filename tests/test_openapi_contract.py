@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from openapi_contract import contract_problems
 
 PAGE = {"items": [], "totalCount": 0, "page": 1, "pageSize": 50, "next": None, "previous": None}
@@ -104,3 +106,51 @@ def test_every_operation_has_a_summary_and_the_main_ones_an_example() -> None:
 def test_browsable_pages_and_preflights_are_not_the_json_contract() -> None:
     assert contract_problems("GET", "/v1/runs", 200, "text/html; charset=utf-8", b"<html></html>") == []
     assert contract_problems("OPTIONS", "/v1/runs", 200, "application/json", b"{}") == []
+
+
+def _cut_to(example: Any, real: Any) -> Any:
+    """``real`` cut to the example's extent: lists to as many entries as the example keeps (the
+    examples shorten long lists), everything else as it is."""
+    if isinstance(example, dict) and isinstance(real, dict):
+        return {key: _cut_to(example[key], value) if key in example else value for key, value in real.items()}
+    if isinstance(example, list) and isinstance(real, list):
+        return [_cut_to(item, value) for item, value in zip(example, real, strict=False)]
+    return real
+
+
+@pytest.mark.django_db
+def test_the_published_examples_are_real_answers_of_this_server(settings: Any) -> None:
+    """Each response example of ``runs.openapi_examples`` is what the server answers for the
+    order-system run it describes (creation times masked, long lists cut to the example's entries)."""
+    from api_helpers import body_of, scrub, writer
+
+    from runs import openapi_examples as examples
+
+    client = writer(settings)
+    created = client.post(
+        "/v1/runs", {"templateId": "order-system", "options": {"deterministicRunId": True}}, format="json"
+    )
+    run = f"/v1/runs/{examples.RUN_METADATA['runId']}"
+    answers = {
+        "RUN_RESPONSE": created,
+        "DRY_RUN_RESPONSE": client.post(
+            "/v1/runs",
+            {"templateId": "order-system", "options": {"dryRun": True, "deterministicRunId": True}},
+            format="json",
+        ),
+        "PARAMETER_PROBLEM": client.post(
+            "/v1/runs", {"templateId": "order-system", "parameters": {"bins": 0}}, format="json"
+        ),
+        "RUN_LIST_PAGE": client.get("/v1/runs"),
+        "TEMPLATE_LIST_PAGE": client.get("/v1/templates?search=order"),
+        "TEMPLATE_DETAIL": client.get("/v1/templates/order-system"),
+        "STATE_SNAPSHOT": client.get(f"{run}/state?binIndex=0"),
+        "STATE_WINDOW": client.get(f"{run}/state_window?startBin=0&endBin=1"),
+        "SERIES_INDEX": client.get(f"{run}/index"),
+    }
+    # Every example is checked here (RUN_METADATA and ORDER_SYSTEM_PARAMETERS are parts of them).
+    parts = {"RUN_METADATA", "ORDER_SYSTEM_PARAMETERS"}
+    assert set(answers) == {name for name in vars(examples) if name.isupper()} - parts
+    for name, response in answers.items():
+        example = getattr(examples, name)
+        assert scrub(_cut_to(example, body_of(response))) == scrub(example), name
