@@ -2,8 +2,9 @@
 
 - Error bodies are RFC 9457 problems, sent as ``application/problem+json`` (spec 05 §7), whatever
   content type a view's declaration defaulted to.
-- Any operation can answer 500 ``internal_error``; with ``FLOWTIME_REQUIRE_AUTH_FOR_READS`` (reads)
-  or without credentials (writes) any can answer 401 ``not_authenticated`` / 403 ``permission_denied``.
+- Any operation can answer 500 ``internal_error``, and 406 ``invalid_request`` to an Accept header it
+  cannot render; with ``FLOWTIME_REQUIRE_AUTH_FOR_READS`` (reads) or without credentials (writes) any
+  can answer 401 ``not_authenticated`` / 403 ``permission_denied``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ COMMON_PROBLEMS = {
     "401": "`not_authenticated`: credentials are required (writes, or reads with "
     "FLOWTIME_REQUIRE_AUTH_FOR_READS) and none were sent.",
     "403": "`permission_denied`: the credentials do not allow this (or a session POST without CSRF token).",
+    "406": "`invalid_request`: the Accept header allows neither JSON nor HTML (the browsable API).",
     "500": "`internal_error`: a bug, logged with the request id the body names; no trace, no path.",
 }
 

@@ -342,7 +342,15 @@ def test_unknown_route_is_a_problem_404(client: APIClient) -> None:
     )
 
 
-# --- 405 / 413 / 415 -----------------------------------------------------------------------------
+# --- 405 / 406 / 413 / 415 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/runs", "/v1/templates/order-system", "/api/v1/templates"])
+def test_an_accept_header_without_json_or_html_is_406(client: APIClient, path: str) -> None:
+    response = client.get(path, HTTP_ACCEPT="application/xml")
+
+    detail = "Could not satisfy the request Accept header."
+    assert_problem(response, problem("invalid_request", 406, detail, instance=path))
 
 
 @pytest.mark.parametrize(
