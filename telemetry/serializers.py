@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from runs.canonical import format_timestamp
-from runs.serializers import JsonBooleanField, JsonPathField, StrictSerializer
+from runs.serializers import (
+    CaptureOnDemandOptionsSerializer,
+    JsonBooleanField,
+    JsonPathField,
+    StrictSerializer,
+)
 from telemetry.manifest import CaptureManifest, plan_warning
 from telemetry.models import Capture
 from telemetry.shapes import CaptureListItem, CaptureResponse
@@ -53,10 +58,9 @@ def capture_list_item(row: Capture) -> CaptureListItem:
     }
 
 
-class CaptureOptionsSerializer(StrictSerializer):
-    gapFillNan = JsonBooleanField(required=False, default=False)
-    gapDetect = JsonBooleanField(required=False, default=False)
-    gapFillGaps = JsonBooleanField(required=False, default=False)
+class CaptureOptionsSerializer(CaptureOnDemandOptionsSerializer):
+    """The gap options of ``telemetry.captureOptions``, and whether to replace or only plan."""
+
     overwriteExisting = JsonBooleanField(required=False, default=False)
     dryRun = JsonBooleanField(required=False, default=False)
 
