@@ -139,10 +139,6 @@ class Stage:
         self.published = False
         self._lock_fd: int | None = lock_fd
 
-    @property
-    def runs_root(self) -> Path:
-        return self.staging.parent
-
     def release(self) -> None:
         """Remove what is left of this entry (a failed stage, an old version) and drop the lock."""
         _remove_quietly(self.path)
