@@ -173,9 +173,9 @@ def captures_reindex(
         problem = capture_id_problem(name)
         if problem is not None:
             skipped.append((name, f"directory name {problem}"))
-        elif capture_dir_of(name) is not None:
+        else:
             try:
-                manifest = read_capture_manifest(name)
+                manifest = read_capture_manifest(name)  # None: no capture directory (no manifest)
             except FlowtimeError as exc:
                 skipped.append((name, f"{exc.code}: {exc.detail}"))
             else:
