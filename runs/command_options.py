@@ -8,9 +8,12 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+
+if TYPE_CHECKING:
+    from runs.services import ReindexResult
 
 PARAM_HELP = (
     "A template parameter, repeatable. VALUE is read as JSON when it parses, else as a string: "
@@ -104,3 +107,35 @@ def stage_sink(bar: Any) -> Callable[[str, str], None] | None:
         bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
 
     return report
+
+
+def write_reindex_result(
+    command: BaseCommand,
+    result: ReindexResult,
+    *,
+    noun: str,
+    id_key: str,
+    as_json: bool,
+    prune: bool,
+    warn_skipped: bool = False,
+) -> None:
+    """The report of ``reindex_runs`` and ``reindex_captures``: a JSON body, or a summary of ``noun``
+    (``runs``, ``captures``) with one line per skipped directory (and a stderr warning if asked)."""
+    if as_json:
+        body = {
+            "indexed": result.indexed,
+            "pruned": result.pruned,
+            "skipped": [{id_key: name, "reason": why} for name, why in result.skipped],
+            "staleStagingRemoved": result.stale_staging_removed,
+            "dryRun": result.dry_run,
+        }
+        command.stdout.write(json.dumps(body, indent=2))
+        return
+    prefix = "Would index" if result.dry_run else "Indexed"
+    command.stdout.write(f"{prefix} {result.indexed} {noun}.")
+    if prune:
+        command.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
+    for name, why in result.skipped:
+        command.stdout.write(f"Skipped {name}: {why}")
+        if warn_skipped:
+            command.stderr.write(f"warning: skipped {name}: {why}")
