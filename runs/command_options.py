@@ -38,6 +38,13 @@ def use_example_formatter(parser: CommandParser) -> CommandParser:
     return parser
 
 
+class ExampleHelpCommand(BaseCommand):
+    """A command whose ``help`` (and the examples in it) is printed as written."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
+
+
 def add_template_options(parser: CommandParser, *, required: bool, legacy_alias: str | None = None) -> None:
     """``--template-id`` (plus an older spelling kept as an alias), ``--param`` and ``--bind``."""
     names = ["--template-id"] + ([legacy_alias] if legacy_alias else [])

@@ -8,15 +8,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from runs.command_options import (
+    ExampleHelpCommand,
     add_template_options,
     parse_bindings,
     parse_parameters,
     progress_bar,
     stage_sink,
-    use_example_formatter,
 )
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
@@ -24,7 +24,7 @@ from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, c
 from runs.serializers import dry_run_body, plan_body, run_response_body
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Create a run from a catalog template (the same service as POST /v1/runs).
 
 examples:
@@ -33,9 +33,6 @@ examples:
       --param 'orderArrivals=[10,14,18,12]' --seed 42 --json
   manage.py create_run --template-id it-system-microservices --capture-dir var/data/telemetry/demo \\
       --bind telemetryRequestsSource=LoadBalancer_arrivals.csv --dry-run"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_template_options(parser, required=True)

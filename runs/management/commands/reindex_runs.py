@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from runs.command_options import progress_bar, use_example_formatter, write_reindex_result
+from runs.command_options import ExampleHelpCommand, progress_bar, write_reindex_result
 from runs.errors import FlowtimeError
 from runs.services import runs_reindex
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Rebuild Run rows from <data>/runs (idempotent). --prune drops rows whose directory is gone.
 
 A progress bar is shown on a terminal; logs and pipes get only the summary.
@@ -20,9 +20,6 @@ examples:
   manage.py reindex_runs
   manage.py reindex_runs --prune --dry-run
   manage.py reindex_runs --prune --json"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--prune", action="store_true", help="Remove rows whose directory is gone.")
