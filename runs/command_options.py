@@ -102,18 +102,23 @@ def progress_bar(*, total: int | None, description: str, stream: Any, unit: str 
         yield bar
 
 
-def stage_sink(bar: Any) -> Callable[[str, str], None] | None:
-    """A ``create_run`` progress sink that advances ``bar`` one step per orchestration stage."""
-    if bar is None:
-        return None
+@contextmanager
+def stage_progress(*, description: str, stream: Any) -> Iterator[Callable[[str, str], None] | None]:
+    """A ``create_run`` progress sink advancing a bar one step per orchestration stage on ``stream``
+    when it is a terminal; ``None`` otherwise (a pipe, a log, ``--json`` passing ``stream=None``)."""
     from runs.orchestration import STAGES
 
-    def report(stage: str, detail: str) -> None:
-        if stage in STAGES:
-            bar.update(STAGES.index(stage) + 1 - bar.n)
-        bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
+    with progress_bar(total=len(STAGES), description=description, stream=stream, unit="stage") as bar:
+        if bar is None:
+            yield None
+            return
 
-    return report
+        def report(stage: str, detail: str) -> None:
+            if stage in STAGES:
+                bar.update(STAGES.index(stage) + 1 - bar.n)
+            bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
+
+        yield report
 
 
 def write_reindex_result(

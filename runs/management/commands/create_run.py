@@ -15,12 +15,11 @@ from runs.command_options import (
     add_template_options,
     parse_bindings,
     parse_parameters,
-    progress_bar,
-    stage_sink,
+    stage_progress,
 )
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
-from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
+from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, plan_body, run_response_body
 
 
@@ -126,13 +125,10 @@ examples:
     def _handle(self, **options: Any) -> None:
         request = self._build_request(options)
         # A bar over the orchestration stages on a terminal; nothing on a pipe, a log or with --json.
-        with progress_bar(
-            total=len(STAGES),
-            description="create_run",
-            stream=None if options["json"] else self.stderr,
-            unit="stage",
-        ) as bar:
-            self._run(request, options, stage_sink(bar))
+        with stage_progress(
+            description="create_run", stream=None if options["json"] else self.stderr
+        ) as progress:
+            self._run(request, options, progress)
 
     def _run(self, request: RunRequest, options: dict[str, Any], progress: Any) -> None:
         try:

@@ -15,8 +15,7 @@ from runs.command_options import (
     add_template_options,
     parse_bindings,
     parse_parameters,
-    progress_bar,
-    stage_sink,
+    stage_progress,
 )
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
@@ -98,15 +97,10 @@ examples:
         self._check_usage(options)
         try:
             if options["template_id"] is not None:
-                from runs.orchestration import STAGES
-
-                with progress_bar(
-                    total=len(STAGES),
-                    description="telemetry_bundle",
-                    stream=None if options["json"] else self.stderr,
-                    unit="stage",
-                ) as bar:
-                    result = self._template_run(options, progress=stage_sink(bar))
+                with stage_progress(
+                    description="telemetry_bundle", stream=None if options["json"] else self.stderr
+                ) as progress:
+                    result = self._template_run(options, progress=progress)
             else:
                 result = self._model_run(options)
         except FlowtimeError as exc:
