@@ -8,9 +8,12 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+
+if TYPE_CHECKING:
+    from runs.services import ReindexResult
 
 PARAM_HELP = (
     "A template parameter, repeatable. VALUE is read as JSON when it parses, else as a string: "
@@ -33,6 +36,13 @@ class ExampleHelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpForma
 def use_example_formatter(parser: CommandParser) -> CommandParser:
     parser.formatter_class = ExampleHelpFormatter
     return parser
+
+
+class ExampleHelpCommand(BaseCommand):
+    """A command whose ``help`` (and the examples in it) is printed as written."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
 
 def add_template_options(parser: CommandParser, *, required: bool, legacy_alias: str | None = None) -> None:
@@ -92,15 +102,52 @@ def progress_bar(*, total: int | None, description: str, stream: Any, unit: str 
         yield bar
 
 
-def stage_sink(bar: Any) -> Callable[[str, str], None] | None:
-    """A ``create_run`` progress sink that advances ``bar`` one step per orchestration stage."""
-    if bar is None:
-        return None
+@contextmanager
+def stage_progress(*, description: str, stream: Any) -> Iterator[Callable[[str, str], None] | None]:
+    """A ``create_run`` progress sink advancing a bar one step per orchestration stage on ``stream``
+    when it is a terminal; ``None`` otherwise (a pipe, a log, ``--json`` passing ``stream=None``)."""
     from runs.orchestration import STAGES
 
-    def report(stage: str, detail: str) -> None:
-        if stage in STAGES:
-            bar.update(STAGES.index(stage) + 1 - bar.n)
-        bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
+    with progress_bar(total=len(STAGES), description=description, stream=stream, unit="stage") as bar:
+        if bar is None:
+            yield None
+            return
 
-    return report
+        def report(stage: str, detail: str) -> None:
+            if stage in STAGES:
+                bar.update(STAGES.index(stage) + 1 - bar.n)
+            bar.set_postfix_str(f"{stage}: {detail}"[:60], refresh=True)
+
+        yield report
+
+
+def write_reindex_result(
+    command: BaseCommand,
+    result: ReindexResult,
+    *,
+    noun: str,
+    id_key: str,
+    as_json: bool,
+    prune: bool,
+    warn_skipped: bool = False,
+) -> None:
+    """The report of ``reindex_runs`` and ``reindex_captures``: a JSON body, or a summary of ``noun``
+    (``runs``, ``captures``) with one line per skipped directory (and a stderr warning if asked)."""
+    if as_json:
+        body = {
+            "indexed": result.indexed,
+            "pruned": result.pruned,
+            "skipped": [{id_key: name, "reason": why} for name, why in result.skipped],
+            "staleStagingRemoved": result.stale_staging_removed,
+            "dryRun": result.dry_run,
+        }
+        command.stdout.write(json.dumps(body, indent=2))
+        return
+    prefix = "Would index" if result.dry_run else "Indexed"
+    command.stdout.write(f"{prefix} {result.indexed} {noun}.")
+    if prune:
+        command.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
+    for name, why in result.skipped:
+        command.stdout.write(f"Skipped {name}: {why}")
+        if warn_skipped:
+            command.stderr.write(f"warning: skipped {name}: {why}")

@@ -431,14 +431,14 @@ def resolve_planned_capture(
     *,
     capture_dir: Path,
     display_path: str,
-    manifest_bytes: bytes,
+    manifest: CaptureManifest,
     files: Mapping[str, bytes],
     bindings: Mapping[str, str],
     expected_grid: GridKey | None = None,
 ) -> ResolvedCapture:
     """A capture built in memory (``telemetry.capture.plan_capture``) and not yet published, checked
-    exactly as ``resolve_capture_for_run`` checks one on disk (manifest, grid, bindings)."""
-    manifest = parse_manifest(manifest_bytes)
+    exactly as ``resolve_capture_for_run`` checks one on disk (grid, bindings); ``manifest`` is the
+    plan's manifest as parsed (``parse_manifest`` of the bytes it publishes)."""
     problems: list[Issue] = []
     contents: dict[str, bytes] = {}
     # The capture writer made these bytes (rows `i,value`, hashed as written), so of the file checks of

@@ -104,6 +104,10 @@ class CapturePlan:
     def manifest_path(self) -> Path:
         return self.output_dir / MANIFEST_NAME
 
+    def manifest_bytes(self) -> bytes:
+        """The bytes ``publish_capture`` writes as manifest.json."""
+        return json_file_text(self.manifest).encode("utf-8")
+
     def as_dict(self) -> dict[str, Any]:
         """The dry-run plan of spec 04 §2.3."""
         return {
@@ -514,7 +518,7 @@ def publish_capture(plan: CapturePlan, *, overwrite: bool = False) -> Path:
         with staged_dir(target.parent) as stage:
             for captured in plan.files:
                 write_file_durably(stage.path / captured.binding.file_name, captured.data)
-            write_file_durably(stage.path / MANIFEST_NAME, json_file_text(plan.manifest).encode("utf-8"))
+            write_file_durably(stage.path / MANIFEST_NAME, plan.manifest_bytes())
             state = target_state(target, overwrite=overwrite)
             if publish_dir(stage, target, overwrite=state == "replace") == "taken":
                 raise CaptureError(

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from runs import artifacts
-from runs.canonical import json_file_text, parse_timestamp
+from runs.canonical import parse_timestamp
 from runs.errors import (
     CaptureError,
     CaptureNotFound,
@@ -86,13 +86,8 @@ def read_capture_manifest(capture_id: str) -> CaptureManifest | None:
     return parse_manifest(raw) if raw is not None else None
 
 
-def manifest_bytes(plan: CapturePlan) -> bytes:
-    """The bytes ``publish_capture`` writes as the plan's manifest.json."""
-    return json_file_text(plan.manifest).encode("utf-8")
-
-
 def planned_manifest(plan: CapturePlan) -> CaptureManifest:
-    return parse_manifest(manifest_bytes(plan))
+    return parse_manifest(plan.manifest_bytes())
 
 
 # --- the capture index --------------------------------------------------------------------------
@@ -178,9 +173,9 @@ def captures_reindex(
         problem = capture_id_problem(name)
         if problem is not None:
             skipped.append((name, f"directory name {problem}"))
-        elif capture_dir_of(name) is not None:
+        else:
             try:
-                manifest = read_capture_manifest(name)
+                manifest = read_capture_manifest(name)  # None: no capture directory (no manifest)
             except FlowtimeError as exc:
                 skipped.append((name, f"{exc.code}: {exc.detail}"))
             else:
@@ -400,7 +395,7 @@ def on_demand_capture_plan(
     resolved = resolve_planned_capture(
         capture_dir=plan.output_dir,
         display_path=f"telemetry/{capture_id}",
-        manifest_bytes=manifest_bytes(plan),
+        manifest=wanted,
         files={f.binding.file_name: f.data for f in plan.files},
         bindings=bindings,
         expected_grid=expected_grid,

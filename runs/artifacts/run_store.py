@@ -139,10 +139,6 @@ class Stage:
         self.published = False
         self._lock_fd: int | None = lock_fd
 
-    @property
-    def runs_root(self) -> Path:
-        return self.staging.parent
-
     def release(self) -> None:
         """Remove what is left of this entry (a failed stage, an old version) and drop the lock."""
         _remove_quietly(self.path)
@@ -476,16 +472,18 @@ def read_snapshot(runs_root: Path, run_id: str, read: Callable[[], T]) -> T:
     """``read()`` against one version of the run: when the version changed while it ran (a replace or
     a delete), its answer may mix two versions, so it is discarded and ``read`` runs again. Errors of
     a read that overlapped a change are discarded alike (a file missing mid-swap is not an answer)."""
+    if not is_valid_run_id(run_id):
+        return read()  # no run directory can change under it: one read is the answer
     pause = 0.001
     for attempt in range(_SNAPSHOT_ATTEMPTS):
-        before = run_version(runs_root, run_id) if is_valid_run_id(run_id) else None
+        before = run_version(runs_root, run_id)
         try:
             result = read()
         except Exception:
-            if before == (run_version(runs_root, run_id) if is_valid_run_id(run_id) else None):
+            if before == run_version(runs_root, run_id):
                 raise
         else:
-            if before == (run_version(runs_root, run_id) if is_valid_run_id(run_id) else None):
+            if before == run_version(runs_root, run_id):
                 return result
         if attempt == _SNAPSHOT_ATTEMPTS - 1:
             break

@@ -302,3 +302,28 @@ def test_a_capture_published_meanwhile_with_the_same_content_is_kept(
         source_run_id=source_run, options=CaptureOptions(), bindings=BINDINGS, expected_grid=grid
     )
     assert third.plan is None  # now reused
+
+
+def test_a_source_series_of_the_wrong_length_is_capture_invalid(
+    client: APIClient, source_run: str, data_root: Path
+) -> None:
+    # The capture keeps a short source series (warning length_mismatch); the bundle's row-count check
+    # of the capture made in memory then refuses it, as it would refuse the published capture.
+    series = data_root / "runs" / source_run / "series"
+    arrivals = series / "order_arrivals@ORDER_ARRIVALS@DEFAULT.csv"
+    arrivals.write_text("".join(arrivals.read_text().splitlines(keepends=True)[:-1]))
+
+    response = client.post("/v1/runs", on_demand_body(), format="json")
+
+    assert response.status_code == 422, response.content
+    body = body_of(response)
+    assert body["code"] == "capture_invalid"
+    assert body["errors"] == [
+        field_error(
+            "OrderService_arrivals.csv",
+            "capture_invalid",
+            "Telemetry CSV 'OrderService_arrivals.csv' contained 3 points but expected 4.",
+        )
+    ]
+    assert run_dirs(data_root) == [source_run]
+    assert not (data_root / "telemetry").exists()

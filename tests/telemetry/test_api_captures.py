@@ -505,6 +505,25 @@ def test_reindex_captures_rebuilds_and_prunes(client: APIClient, source_run: str
     assert list(Capture.objects.values_list("capture_id", "template_id")) == [("kept", "order-system")]
 
 
+def test_reindex_captures_reports_in_words(client: APIClient, source_run: str, data_root: Path) -> None:
+    post_capture(client, {"runId": source_run, "captureId": "kept"})
+    assert post_capture(client, {"runId": source_run, "captureId": "broken"}).status_code == 201
+    (data_root / "telemetry" / "broken" / "manifest.json").write_text("{not json")
+    Capture.objects.create(capture_id="gone", bins=1, bin_size=1, bin_unit="minutes", path="telemetry/gone")
+
+    dry, out, err = StringIO(), StringIO(), StringIO()
+    call_command("reindex_captures", "--prune", "--dry-run", stdout=dry)
+    call_command("reindex_captures", stdout=out, stderr=err)
+
+    assert dry.getvalue().splitlines()[:2] == ["Would index 1 captures.", "Would prune 2 rows."]
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Indexed 1 captures."  # no prune line without --prune
+    assert [line.split(":")[0] for line in lines[1:]] == ["Skipped broken"]
+    assert lines[1].startswith("Skipped broken: capture_invalid: manifest.json is not valid JSON")
+    assert err.getvalue() == ""
+    assert Capture.objects.filter(capture_id="gone").exists()
+
+
 def test_a_damaged_manifest_is_capture_invalid_and_left_out_of_the_index(
     client: APIClient, source_run: str, data_root: Path
 ) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from django.core.management import call_command
 from telemetry_helpers import (
     FIXTURE_BUNDLE,
     FIXTURE_FILES,
@@ -648,3 +650,40 @@ def test_grid_and_file_problems_are_reported_together(data_root: Path) -> None:
         "Telemetry CSV 'LoadBalancer_arrivals.csv' contained 6 points but expected 5."
     )
     assert caught.value.errors[-1].message == "The model's grid.binSize is 60 but the capture's is 30."
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.django_db
+def test_template_bundle_shows_its_stages_as_a_bar_on_a_terminal_unless_json(
+    data_root: Path, fixture_capture: Path
+) -> None:
+    from runs.orchestration import STAGES
+
+    err = _Terminal()
+    call_command(
+        "telemetry_bundle",
+        "--capture-dir",
+        str(fixture_capture),
+        "--template-id",
+        "it-system-microservices",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert "telemetry_bundle" in err.getvalue() and f"{len(STAGES)}/{len(STAGES)}" in err.getvalue()
+
+    quiet = _Terminal()
+    call_command(
+        "telemetry_bundle",
+        "--capture-dir",
+        str(fixture_capture),
+        "--template-id",
+        "it-system-microservices",
+        "--json",
+        stdout=io.StringIO(),
+        stderr=quiet,
+    )
+    assert quiet.getvalue() == ""

@@ -8,23 +8,22 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from runs.command_options import (
+    ExampleHelpCommand,
     add_template_options,
     parse_bindings,
     parse_parameters,
-    progress_bar,
-    stage_sink,
-    use_example_formatter,
+    stage_progress,
 )
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
-from runs.orchestration import STAGES, CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
+from runs.orchestration import CancelToken, RunRequest, TelemetrySpec, create_run, plan_run
 from runs.serializers import dry_run_body, plan_body, run_response_body
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Create a run from a catalog template (the same service as POST /v1/runs).
 
 examples:
@@ -33,9 +32,6 @@ examples:
       --param 'orderArrivals=[10,14,18,12]' --seed 42 --json
   manage.py create_run --template-id it-system-microservices --capture-dir var/data/telemetry/demo \\
       --bind telemetryRequestsSource=LoadBalancer_arrivals.csv --dry-run"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_template_options(parser, required=True)
@@ -129,13 +125,10 @@ examples:
     def _handle(self, **options: Any) -> None:
         request = self._build_request(options)
         # A bar over the orchestration stages on a terminal; nothing on a pipe, a log or with --json.
-        with progress_bar(
-            total=len(STAGES),
-            description="create_run",
-            stream=None if options["json"] else self.stderr,
-            unit="stage",
-        ) as bar:
-            self._run(request, options, stage_sink(bar))
+        with stage_progress(
+            description="create_run", stream=None if options["json"] else self.stderr
+        ) as progress:
+            self._run(request, options, progress)
 
     def _run(self, request: RunRequest, options: dict[str, Any], progress: Any) -> None:
         try:

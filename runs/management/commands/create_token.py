@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from rest_framework.authtoken.models import Token
 
-from runs.command_options import use_example_formatter
+from runs.command_options import ExampleHelpCommand
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Print the API token of a user (made if missing), for `Authorization: Token <key>`.
 
 examples:
@@ -19,9 +19,6 @@ examples:
   manage.py create_token alice
   curl -H "Authorization: Token $(manage.py create_token alice)" -H "Content-Type: application/json" \\
       -d '{"templateId": "order-system"}' http://127.0.0.1:8000/v1/runs"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username", help="The user the token belongs to, e.g. alice.")

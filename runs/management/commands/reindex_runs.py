@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from runs.command_options import progress_bar, use_example_formatter
+from runs.command_options import ExampleHelpCommand, progress_bar, write_reindex_result
 from runs.errors import FlowtimeError
 from runs.services import runs_reindex
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Rebuild Run rows from <data>/runs (idempotent). --prune drops rows whose directory is gone.
 
 A progress bar is shown on a terminal; logs and pipes get only the summary.
@@ -21,9 +20,6 @@ examples:
   manage.py reindex_runs
   manage.py reindex_runs --prune --dry-run
   manage.py reindex_runs --prune --json"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--prune", action="store_true", help="Remove rows whose directory is gone.")
@@ -58,24 +54,12 @@ examples:
             except FlowtimeError as exc:
                 self.stderr.write(f"{exc.code}: {exc.detail}")
                 raise SystemExit(1) from None
-        if options["json"]:
-            self.stdout.write(
-                json.dumps(
-                    {
-                        "indexed": result.indexed,
-                        "pruned": result.pruned,
-                        "skipped": [{"runId": name, "reason": why} for name, why in result.skipped],
-                        "staleStagingRemoved": result.stale_staging_removed,
-                        "dryRun": result.dry_run,
-                    },
-                    indent=2,
-                )
-            )
-            return
-        prefix = "Would index" if result.dry_run else "Indexed"
-        self.stdout.write(f"{prefix} {result.indexed} runs.")
-        if options["prune"]:
-            self.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
-        for name, why in result.skipped:
-            self.stdout.write(f"Skipped {name}: {why}")
-            self.stderr.write(f"warning: skipped {name}: {why}")
+        write_reindex_result(
+            self,
+            result,
+            noun="runs",
+            id_key="runId",
+            as_json=options["json"],
+            prune=options["prune"],
+            warn_skipped=True,
+        )

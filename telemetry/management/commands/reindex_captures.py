@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from runs.command_options import write_reindex_result
 from telemetry.services import captures_reindex
 
 
@@ -22,19 +22,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = captures_reindex(prune=options["prune"], dry_run=options["dry_run"])
-        if options["json"]:
-            body = {
-                "indexed": result.indexed,
-                "pruned": result.pruned,
-                "skipped": [{"captureId": name, "reason": why} for name, why in result.skipped],
-                "staleStagingRemoved": result.stale_staging_removed,
-                "dryRun": result.dry_run,
-            }
-            self.stdout.write(json.dumps(body, indent=2))
-            return
-        prefix = "Would index" if result.dry_run else "Indexed"
-        self.stdout.write(f"{prefix} {result.indexed} captures.")
-        if options["prune"]:
-            self.stdout.write(f"{'Would prune' if result.dry_run else 'Pruned'} {result.pruned} rows.")
-        for name, why in result.skipped:
-            self.stdout.write(f"Skipped {name}: {why}")
+        write_reindex_result(
+            self, result, noun="captures", id_key="captureId", as_json=options["json"], prune=options["prune"]
+        )

@@ -7,16 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from runs.artifacts import is_valid_run_id
 from runs.command_options import (
+    ExampleHelpCommand,
     add_template_options,
     parse_bindings,
     parse_parameters,
-    progress_bar,
-    stage_sink,
-    use_example_formatter,
+    stage_progress,
 )
 from runs.errors import FlowtimeError, error_lines
 from runs.observability import command_logging
@@ -24,7 +23,7 @@ from runs.storage import runs_root
 from telemetry.bundle import telemetry_file_counts
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Bundle a telemetry capture with a catalog template or a model file into a run.
 
 examples:
@@ -34,9 +33,6 @@ examples:
 
 --template-id, --param NAME=VALUE and --bind PARAM=FILE mean what they mean for create_run
 (--template is kept as an alias of --template-id)."""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -101,15 +97,10 @@ examples:
         self._check_usage(options)
         try:
             if options["template_id"] is not None:
-                from runs.orchestration import STAGES
-
-                with progress_bar(
-                    total=len(STAGES),
-                    description="telemetry_bundle",
-                    stream=None if options["json"] else self.stderr,
-                    unit="stage",
-                ) as bar:
-                    result = self._template_run(options, progress=stage_sink(bar))
+                with stage_progress(
+                    description="telemetry_bundle", stream=None if options["json"] else self.stderr
+                ) as progress:
+                    result = self._template_run(options, progress=progress)
             else:
                 result = self._model_run(options)
         except FlowtimeError as exc:

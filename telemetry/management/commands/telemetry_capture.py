@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from runs.artifacts import is_valid_run_id
-from runs.command_options import progress_bar, use_example_formatter
+from runs.command_options import ExampleHelpCommand, progress_bar
 from runs.errors import FlowtimeError
 from runs.observability import command_logging
 from runs.storage import data_root, runs_root
@@ -19,16 +19,13 @@ from telemetry.capture import CaptureOptions, plan_capture, summary_lines
 from telemetry.services import capture_publish
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Capture a run's per-node metric series into a telemetry capture directory.
 
 examples:
   manage.py telemetry_capture --run-dir run_order-system_72feff8e278346d9
   manage.py telemetry_capture --run-dir var/data/runs/run_order-system_72feff8e278346d9 --dry-run
   manage.py telemetry_capture --run-dir RUN_ID --output var/data/telemetry/demo --gap-detect --overwrite"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
