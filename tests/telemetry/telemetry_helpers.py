@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from api_helpers import tree_listing as tree_listing  # re-exported for the telemetry tests
 from command_helpers import run_command as run_command  # re-exported for the telemetry tests
 from tests_fixtures import FIXTURE_BUNDLE
 
@@ -26,13 +27,6 @@ def copy_fixture(target: Path) -> Path:
     for entry in sorted(FIXTURE_BUNDLE.iterdir()):
         shutil.copyfile(entry, target / entry.name)
     return target
-
-
-def tree_listing(root: Path) -> list[str]:
-    """Every path under ``root`` (relative, sorted), to prove that nothing was written."""
-    if not root.exists():
-        return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def write_run_dir(
