@@ -16,6 +16,8 @@ from django.http import HttpResponse
 from rest_framework.test import APIClient
 from tests_fixtures import FIXTURE_BUNDLE
 
+from runs.models import Run
+
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "api"
 FIXTURE_CAPTURE = FIXTURE_BUNDLE
 PROBLEM_JSON = "application/problem+json"
@@ -52,6 +54,19 @@ TITLES = {
 
 ORDER_SYSTEM_RUN_ID = "run_order-system_72feff8e278346d9"
 ORDER_SYSTEM_INPUT_HASH = "sha256:72feff8e278346d9a5f0e139a0ace0584a9997835f1fe2008480b4663a8125d6"
+# order-system's parameters after defaults (order-system.yaml), written out: what runs record and plan.
+ORDER_SYSTEM_PARAMETERS = {
+    "bins": 4,
+    "binSize": 5,
+    "orderArrivals": [10, 14, 18, 12],
+    "orderCapacity": [16, 16, 16, 16],
+    "paymentCapacity": [14, 14, 14, 14],
+    "orderErrorRate": 0.05,
+    "paymentErrorRate": 0.02,
+    "telemetryArrivals": "",
+    "telemetryOrderCapacity": "",
+    "telemetryPaymentCapacity": "",
+}
 DETERMINISTIC_ORDER_SYSTEM = {"templateId": "order-system", "options": {"deterministicRunId": True}}
 TELEMETRY_REQUEST = {
     "templateId": "it-system-microservices",
@@ -125,6 +140,13 @@ def run_dirs(data_root: Path) -> list[str]:
 def staging_entries(data_root: Path) -> list[str]:
     staging = data_root / "runs" / ".staging"
     return sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+
+
+def assert_nothing_written(data_root: Path) -> None:
+    """No run published, nothing left in staging, no index row."""
+    assert run_dirs(data_root) == []
+    assert staging_entries(data_root) == []
+    assert Run.objects.count() == 0
 
 
 def tree_listing(root: Path) -> list[str]:

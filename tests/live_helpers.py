@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,3 +66,34 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes], log_path: Path
             assert server.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    start_seconds: float,
+    stop_seconds: float,
+) -> Iterator[str]:
+    """Start ``command`` (a server listening on ``port``) with its output in ``log_path``; yield its
+    base URL once ``/healthz`` answers; terminate it afterwards."""
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, server, log_path, seconds=start_seconds)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=stop_seconds)

@@ -9,22 +9,29 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from live_helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _server_binaries() -> tuple[str, str] | None:
+    """initdb and pg_ctl: on PATH, or (Debian's packages keep them off PATH) under
+    /usr/lib/postgresql/<version>/bin, where scripts/with-postgres.sh looks too."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is not None and pg_ctl is not None:
+        return initdb, pg_ctl
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin")):
+        if os.access(folder / "initdb", os.X_OK) and os.access(folder / "pg_ctl", os.X_OK):
+            return str(folder / "initdb"), str(folder / "pg_ctl")
+    return None
 
 
 def _as_postgres_user(args: list[str]) -> list[str]:
@@ -36,24 +43,26 @@ def _as_postgres_user(args: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+    binaries = _server_binaries()
+    if binaries is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    initdb, pg_ctl = binaries
     base = Path(tempfile.mkdtemp(prefix="flowtime-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, user="postgres", group="postgres")
     data = base / "data"
-    port = _free_port()
+    port = free_port()
     run = {"check": True, "capture_output": True, "text": True}
-    subprocess.run(_as_postgres_user(["initdb", "-D", str(data), "-A", "trust", "-U", "flowtime"]), **run)
+    subprocess.run(_as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", "flowtime"]), **run)
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -F"
     subprocess.run(
-        _as_postgres_user(["pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
+        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
         **run,
     )
     try:
         yield f"postgres://flowtime@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]), check=False)
+        subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -63,6 +72,15 @@ def _manage(env: dict[str, str], *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def _probe(env: dict[str, str], script: str, *, timeout: float) -> Any:
+    """Run ``script`` in a fresh interpreter; the JSON its last line of output holds."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 LIST_PROBE = """
@@ -94,16 +112,7 @@ def test_migrate_create_list_and_reindex_on_postgres(postgres_url: str, tmp_path
     shutil.copytree(tmp_path / "data" / "runs" / run_id, tmp_path / "data" / "runs" / "copied-in")
     assert "Indexed 3 runs." in _manage(env, "reindex_runs", "--prune")
     probe_env = {**env, "DJANGO_SETTINGS_MODULE": "flowtime_site.settings"}
-    done = subprocess.run(
-        [sys.executable, "-c", LIST_PROBE],
-        cwd=ROOT,
-        env=probe_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = _probe(probe_env, LIST_PROBE, timeout=120)
     assert counts == {
         "": [200, 3],
         "?templateId=ORDER-SYSTEM": [200, 2],
@@ -149,16 +158,7 @@ def test_idempotency_keys_on_postgres(postgres_url: str, tmp_path: Path) -> None
         DJANGO_SETTINGS_MODULE="flowtime_site.settings",
     )
     _manage(env, "migrate", "--noinput")
-    done = subprocess.run(
-        [sys.executable, "-c", IDEMPOTENCY_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _probe(env, IDEMPOTENCY_PROBE, timeout=180)
     answers = result["answers"]
     assert len(answers) == 8
     assert {status for status, _, _ in answers} == {201}

@@ -10,7 +10,6 @@ runs_run`` on the shared-cache in-memory test database: 2–11 of 20 answers wer
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from api_helpers import DETERMINISTIC_ORDER_SYSTEM, ORDER_SYSTEM_RUN_ID, run_dirs, staging_entries
-from live_helpers import Answer, at_once, post_json, wait_until_serving
+from live_helpers import Answer, at_once, free_port, post_json, serving
 
 from runs.models import Run
 
@@ -71,12 +70,6 @@ def test_concurrent_posts_against_live_server(live_server: Any, settings: Any, d
     assert_clean(answers, indexed)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def file_db_server(tmp_path: Path, data_root: Path) -> Iterator[tuple[str, Path]]:
     """``manage.py runserver`` on loopback with a SQLite *file* database, as deployed by default.
@@ -95,21 +88,11 @@ def file_db_server(tmp_path: Path, data_root: Path) -> Iterator[tuple[str, Path]
     manage = [sys.executable, str(PROJECT_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], cwd=PROJECT_DIR, env=env, check=True, timeout=120)
     port = free_port()
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, server, log_path, seconds=30)
+    command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
+    with serving(
+        command, port, cwd=PROJECT_DIR, env=env, log_path=log_path, start_seconds=30, stop_seconds=10
+    ) as url:
         yield url, database
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.live

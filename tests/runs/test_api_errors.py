@@ -18,21 +18,19 @@ from typing import Any
 import pytest
 from api_helpers import (
     DETERMINISTIC_ORDER_SYSTEM,
+    assert_nothing_written,
     assert_problem,
     body_of,
     copy_capture,
     field_error,
     post_run,
     problem,
-    run_dirs,
-    staging_entries,
     writer,
 )
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from flowtime_site.api import MAX_BODY_BYTES
-from runs.models import Run
 from templates_catalog.selectors import catalog_scan
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +39,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def client(settings: Any) -> APIClient:
     return writer(settings)
-
-
-def assert_nothing_written(data_root: Path) -> None:
-    assert run_dirs(data_root) == []
-    assert staging_entries(data_root) == []
-    assert Run.objects.count() == 0
 
 
 # --- 400 invalid_request ---------------------------------------------------------------------------

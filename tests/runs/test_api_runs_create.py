@@ -11,9 +11,11 @@ import pytest
 from api_helpers import (
     DETERMINISTIC_ORDER_SYSTEM,
     ORDER_SYSTEM_INPUT_HASH,
+    ORDER_SYSTEM_PARAMETERS,
     ORDER_SYSTEM_RUN_ID,
     TELEMETRY_REQUEST,
     assert_golden,
+    assert_nothing_written,
     assert_problem,
     body_of,
     copy_capture,
@@ -221,25 +223,6 @@ def test_seed_is_part_of_the_inputs(client: APIClient) -> None:
 
 
 # --- dry run (spec 05 §3) --------------------------------------------------------------------------
-
-ORDER_SYSTEM_PARAMETERS = {
-    "bins": 4,
-    "binSize": 5,
-    "orderArrivals": [10, 14, 18, 12],
-    "orderCapacity": [16, 16, 16, 16],
-    "paymentCapacity": [14, 14, 14, 14],
-    "orderErrorRate": 0.05,
-    "paymentErrorRate": 0.02,
-    "telemetryArrivals": "",
-    "telemetryOrderCapacity": "",
-    "telemetryPaymentCapacity": "",
-}
-
-
-def assert_nothing_written(data_root: Path) -> None:
-    assert run_dirs(data_root) == []
-    assert staging_entries(data_root) == []
-    assert Run.objects.count() == 0
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from api_helpers import (
     DETERMINISTIC_ORDER_SYSTEM,
     ORDER_SYSTEM_INPUT_HASH,
+    ORDER_SYSTEM_PARAMETERS,
     ORDER_SYSTEM_RUN_ID,
     assert_golden,
     assert_problem,
@@ -256,25 +257,15 @@ def test_an_index_failure_after_publication_does_not_fail_the_request(
 
 def test_detail_carries_the_parameters_after_defaults_and_the_seed(client: APIClient) -> None:
     """Three runs differing only in orderErrorRate used to look identical; the record now says which is
-    which. Expected values are the request's own plus order-system.yaml's defaults, written out here."""
+    which. Expected values are the request's own plus order-system.yaml's defaults, written out in
+    api_helpers."""
     response = post_run(
         client, {"templateId": "order-system", "parameters": {"orderErrorRate": 0.125}, "rng": {"seed": 7}}
     )
     assert response.status_code == 201, response.content
     run_id = body_of(response)["metadata"]["runId"]
     detail = body_of(client.get(f"/v1/runs/{run_id}"))
-    assert detail["parameters"] == {
-        "bins": 4,
-        "binSize": 5,
-        "orderArrivals": [10, 14, 18, 12],
-        "orderCapacity": [16, 16, 16, 16],
-        "paymentCapacity": [14, 14, 14, 14],
-        "orderErrorRate": 0.125,
-        "paymentErrorRate": 0.02,
-        "telemetryArrivals": "",
-        "telemetryOrderCapacity": "",
-        "telemetryPaymentCapacity": "",
-    }
+    assert detail["parameters"] == {**ORDER_SYSTEM_PARAMETERS, "orderErrorRate": 0.125}
     assert detail["rng"] == {"seed": 7}
     assert body_of(response)["parameters"] == detail["parameters"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from command_helpers import run_command
 from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
@@ -38,16 +39,6 @@ DJANGO_OPTIONS = {
     "--force-color",
     "--skip-checks",
 }
-
-
-def run_command(name: str, *args: str) -> tuple[int, str, str]:
-    """``call_command`` capturing output: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command(name, *args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
 
 
 def parser_of(name: str) -> argparse.ArgumentParser:

@@ -6,7 +6,9 @@ import json
 from io import StringIO
 from pathlib import Path
 
+import command_helpers
 import pytest
+from command_helpers import CommandResult
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -36,13 +38,8 @@ RUN_FILES = [
 ]
 
 
-def run_command(*args: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("create_run", *args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
+def run_command(*args: str) -> CommandResult:
+    return command_helpers.run_command("create_run", *args)
 
 
 def read_series(run_dir: Path, node_id: str) -> list[float]:

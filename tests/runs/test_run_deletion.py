@@ -141,8 +141,12 @@ def test_admin_delete_action_needs_the_delete_permission(client: APIClient, data
     viewer.user_permissions.add(Permission.objects.get(codename="view_run"))
     staff = Client()
     staff.force_login(viewer)
-    staff.post("/admin/runs/run/", {"action": "delete_runs", "_selected_action": ["guarded"]})
+    # The admin's own delete action, confirmed, as in the test above: only the permission stops it.
+    staff.post(
+        "/admin/runs/run/", {"action": "delete_selected", "_selected_action": ["guarded"], "post": "yes"}
+    )
     assert run_dirs(data_root) == ["guarded"]
+    assert list(Run.objects.values_list("run_id", flat=True)) == ["guarded"]
 
 
 def _set_created(run_id: str, when: datetime) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import body_of, post_run, writer
-from django.core.management import call_command
+from command_helpers import CommandResult, run_command
 from rest_framework.test import APIClient
 
 from runs import selectors, services
@@ -32,13 +31,8 @@ def make_run(client: APIClient, run_id: str) -> dict[str, Any]:
     return body
 
 
-def reindex(*args: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("reindex_runs", *args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
+def reindex(*args: str) -> CommandResult:
+    return run_command("reindex_runs", *args)
 
 
 def indexed() -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from api_helpers import run_dirs, staging_entries
-from live_helpers import at_once, wait_until_serving
+from live_helpers import at_once, free_port, serving
 
 from runs import artifacts
 
@@ -41,14 +41,6 @@ READ_PATHS = (
     f"/v1/runs/{RUN_ID}/index",
 )
 Answer = tuple[int, Any]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -93,33 +85,13 @@ def manage(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.C
 
 def start_gunicorn(tmp_path: Path, env: dict[str, str], workers: int) -> Iterator[str]:
     port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "flowtime_site.wsgi", "-w", str(workers)]
+    command += ["-b", f"127.0.0.1:{port}", "--timeout", "60"]
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "flowtime_site.wsgi",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--timeout",
-                "60",
-            ],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, server, log_path, seconds=60)
+    with serving(
+        command, port, cwd=PROJECT_DIR, env=env, log_path=log_path, start_seconds=60, stop_seconds=20
+    ) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core.management import call_command
+from api_helpers import tree_listing as tree_listing  # re-exported for the telemetry tests
+from command_helpers import run_command as run_command  # re-exported for the telemetry tests
 from tests_fixtures import FIXTURE_BUNDLE
 
 FIXTURE_FILES = [
@@ -28,31 +27,6 @@ def copy_fixture(target: Path) -> Path:
     for entry in sorted(FIXTURE_BUNDLE.iterdir()):
         shutil.copyfile(entry, target / entry.name)
     return target
-
-
-@dataclass
-class CommandResult:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_command(name: str, *args: str) -> CommandResult:
-    """``call_command`` capturing output; ``code`` is the SystemExit code (0 when it returned)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    try:
-        call_command(name, *args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return CommandResult(code, out.getvalue(), err.getvalue())
-
-
-def tree_listing(root: Path) -> list[str]:
-    """Every path under ``root`` (relative, sorted), to prove that nothing was written."""
-    if not root.exists():
-        return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def write_run_dir(
