@@ -6,21 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from runs.command_options import use_example_formatter
+from runs.command_options import ExampleHelpCommand
 from templates_catalog.services import templates_sync
 
 
-class Command(BaseCommand):
+class Command(ExampleHelpCommand):
     help = """Index the template catalog: valid templates are upserted, vanished or broken ones removed.
 
 examples:
   manage.py sync_templates
   manage.py sync_templates --directory templates_catalog/catalog --json"""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        return use_example_formatter(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
