@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.renderers import BrowsableAPIRenderer as DRFBrowsableAPIRenderer
 
@@ -28,6 +29,20 @@ class FastJSONRenderer(BaseRenderer):
             # parse the compact text once so that they are indented like everything else.
             return orjson.dumps(orjson.loads(compact), option=orjson.OPT_INDENT_2)
         return compact
+
+
+class FileBodyNegotiation(BaseContentNegotiation):
+    """Routes that answer a file of one type (a run's model as YAML, a series as CSV): the body's
+    type is the route's, whatever ``Accept`` asks for (``text/yaml``, ``text/csv`` or ``*/*``), and a
+    problem is JSON. DRF's negotiation would refuse ``Accept: text/yaml`` with 406, having no renderer
+    for the very type the route answers."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> tuple[Any, str]:
+        json = next(r for r in renderers if isinstance(r, FastJSONRenderer))
+        return json, json.media_type
 
 
 class BrowsableAPIRenderer(DRFBrowsableAPIRenderer):

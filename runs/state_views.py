@@ -6,10 +6,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, content_negotiation_class
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from flowtime_site.renderers import FileBodyNegotiation
 from runs import openapi, openapi_examples, replay
 from runs.storage import data_root
 
@@ -83,6 +84,7 @@ def index_view(request: Request, run_id: str) -> Response:
     },
 )
 @api_view(["GET"])
+@content_negotiation_class(FileBodyNegotiation)
 def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
     text = replay.series_csv(data_root(), run_id, series_id)
     return HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
@@ -93,6 +95,7 @@ def series_view(request: Request, run_id: str, series_id: str) -> HttpResponse:
     responses={(200, "text/yaml"): OpenApiTypes.STR, **openapi.problem_responses(openapi.RUN_READ_CODES)},
 )
 @api_view(["GET"])
+@content_negotiation_class(FileBodyNegotiation)
 def model_view(request: Request, run_id: str) -> HttpResponse:
     return HttpResponse(replay.model_bytes(data_root(), run_id), content_type="text/yaml; charset=utf-8")
 

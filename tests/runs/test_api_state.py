@@ -1062,6 +1062,23 @@ def test_series_of_unknown_run_is_404(api: StateClient) -> None:
     )
 
 
+@pytest.mark.parametrize("accept", ["text/yaml", "text/csv", "text/*", "application/json", "*/*"])
+def test_file_routes_answer_their_own_type_whatever_accept_asks(data_root: Path, accept: str) -> None:
+    """A client asking for the model as YAML (or a series as CSV) gets it; errors stay JSON problems."""
+    run_id = simulation_run("order-system")
+    client = APIClient()
+    model = client.get(f"/v1/runs/{run_id}/model", HTTP_ACCEPT=accept)
+    assert model.status_code == 200, model.content
+    assert model["Content-Type"] == "text/yaml; charset=utf-8"
+    series = client.get(f"/v1/runs/{run_id}/series/order_served", HTTP_ACCEPT=accept)
+    assert series.status_code == 200, series.content
+    assert series.content == b"t,value\n0,9.5\n1,13.3\n2,15.2\n3,11.4\n"
+    missing = client.get("/v1/runs/run_missing/model", HTTP_ACCEPT=accept)
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
+    assert missing.json()["code"] == "run_not_found"
+
+
 @pytest.mark.parametrize("which", ["fixture", "order-system"])
 def test_model_is_served_byte_for_byte(api: StateClient, data_root: Path, which: str) -> None:
     if which == "fixture":
