@@ -7,7 +7,6 @@ directory (symlinks followed) before anything is opened.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
@@ -23,7 +22,7 @@ from runs.artifacts.ids import is_valid_run_id
 from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
-from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
+from runs.replay.edges import FlowEdge, TopologyEdge, finite_number, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
 from runs.replay.series_cache import SizedCache
 
@@ -165,14 +164,6 @@ def _parse_grid(model: Mapping[str, Any]) -> Grid:
     elif raw_start is not None and raw_start != "":
         raise RunInvalid("The model grid is invalid: startTimeUtc must be an ISO-8601 text.")
     return Grid(bins, bin_size, unit_text, bin_size * BIN_UNIT_MINUTES[unit_text], start)
-
-
-def _sla_minutes(value: Any) -> float | None:
-    """``slaMin`` when it is a finite number (06 §3); text such as ``"5"`` is not a number here."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def _semantics_value(semantics: Mapping[str, Any], metric: str) -> str | None:
@@ -336,7 +327,8 @@ def _topology(model: Mapping[str, Any], resolver: _Resolver) -> tuple[TopologyNo
             if value is None and metric in ("arrivals", "served"):
                 raise RunInvalid(f"Topology node '{node_id}' has no {metric} semantics.")
             metrics[metric] = resolver.resolve(metric, value)
-        nodes.append(TopologyNode(node_id, kind_text, _sla_minutes(semantics.get("slaMin")), metrics))
+        # slaMin only when it is a finite number (06 §3); text such as "5" is not a number here.
+        nodes.append(TopologyNode(node_id, kind_text, finite_number(semantics.get("slaMin")), metrics))
     return tuple(nodes)
 
 
