@@ -22,7 +22,7 @@ from runs.artifacts.ids import is_valid_run_id
 from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
-from runs.replay.edges import FlowEdge, TopologyEdge, finite_number, flow_edges, topology_edges
+from runs.replay.edges import FlowEdge, finite_number, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
 from runs.replay.series_cache import SizedCache
 
@@ -112,7 +112,6 @@ class ReplayRun:
     run_warnings: tuple[str, ...]
     has_file_reference: bool
     telemetry_sources_resolved: bool
-    edges: tuple[TopologyEdge, ...] = ()
     flow_edges: tuple[FlowEdge, ...] = ()  # spec 07 §5.2
 
     @property
@@ -501,7 +500,6 @@ def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
         node.source is not None and is_file_uri(node.source) for node in model_nodes
     )
     resolved = has_file_reference and all(ref.status == "file" for ref in file_semantics)
-    edges = topology_edges(model)
 
     return ReplayRun(
         run_id=run_id,
@@ -516,6 +514,5 @@ def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
         run_warnings=_run_warnings(run_json),
         has_file_reference=has_file_reference,
         telemetry_sources_resolved=resolved,
-        edges=edges,
-        flow_edges=flow_edges(edges, {node.id for node in topology}),
+        flow_edges=flow_edges(topology_edges(model), {node.id for node in topology}),
     )
