@@ -199,12 +199,6 @@ def _panel_svg(panel: Panel, top: float, height: float) -> list[str]:
     return parts
 
 
-def bin_starts(start: datetime | None, bin_minutes: int, bins: int) -> list[datetime] | None:
-    if start is None:
-        return None
-    return [start + timedelta(minutes=bin_minutes * i) for i in range(bins + 1)]
-
-
 def time_ticks(bins: int, bin_minutes: int, start: datetime | None) -> list[tuple[int, str]]:
     """(bin boundary, label) pairs, at most about ten, on round multiples of the bin size."""
     steps = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 24, 30, 48, 60, 96, 120, 144, 168, 288, 336, 672, 1440]
