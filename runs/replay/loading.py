@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
-_SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
+SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
     "queue": ("queue", "queueDepth"),
     "externalDemand": ("externalDemand", "external_demand"),
 }
@@ -166,7 +166,7 @@ def _parse_grid(model: Mapping[str, Any]) -> Grid:
 
 
 def _semantics_value(semantics: Mapping[str, Any], metric: str) -> str | None:
-    for key in _SEMANTICS_ALIASES.get(metric, (metric,)):
+    for key in SEMANTICS_ALIASES.get(metric, (metric,)):
         text = text_value(semantics.get(key))
         if text is not None:
             return text
