@@ -131,17 +131,18 @@ class RunAdmin(admin.ModelAdmin):
     # Deleting goes through runs.orchestration.delete_run: the directory first, then the row, so a
     # deleted run does not come back at the next reindex.
     def delete_model(self, request: HttpRequest, obj: Run) -> None:
-        try:
-            delete_run(run_id=obj.run_id)
-        except RunNotFound:
-            Run.objects.filter(run_id=obj.run_id).delete()  # only the row was left
+        self._delete(obj.run_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
         for run_id in list(queryset.values_list("run_id", flat=True)):
-            try:
-                delete_run(run_id=run_id)
-            except RunNotFound:
-                Run.objects.filter(run_id=run_id).delete()
+            self._delete(run_id)
+
+    @staticmethod
+    def _delete(run_id: str) -> None:
+        try:
+            delete_run(run_id=run_id)
+        except RunNotFound:
+            Run.objects.filter(run_id=run_id).delete()  # only the row was left
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
         super().response_delete(request, obj_display, obj_id)  # the success message

@@ -158,6 +158,15 @@ def _y_range(panel: Panel) -> tuple[float, list[float]]:
     return ticks[0], ticks
 
 
+def _stroke(name: str) -> tuple[SeriesStyle, str]:
+    """The style of series ``name`` and its dash and opacity attributes: its line and its legend key
+    are drawn alike."""
+    style = STYLES.get(name, SeriesStyle("#555", 1.5))
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    opacity = f' stroke-opacity="{style.opacity}"' if style.opacity < 1 else ""
+    return style, dash + opacity
+
+
 def _panel_svg(panel: Panel, top: float, height: float) -> list[str]:
     y_min, ticks = _y_range(panel)
     y_max = ticks[-1]
@@ -187,22 +196,14 @@ def _panel_svg(panel: Panel, top: float, height: float) -> list[str]:
         f'fill="none" stroke="#bbb"/>'
     )
     for metric, values in panel.series.items():
-        style = STYLES.get(metric, SeriesStyle("#555", 1.5))
-        dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        opacity = f' stroke-opacity="{style.opacity}"' if style.opacity < 1 else ""
+        style, extra = _stroke(metric)
         parts.append(
             f'<path d="{line_path(values, top=top, height=height, y_min=y_min, y_max=y_max)}" fill="none" '
-            f'stroke="{style.colour}" stroke-width="{_number(style.width)}"{dash}{opacity} '
+            f'stroke="{style.colour}" stroke-width="{_number(style.width)}"{extra} '
             f'stroke-linejoin="round" stroke-linecap="round" data-series="{escape(metric)}"/>'
         )
     parts.append("</g>")
     return parts
-
-
-def bin_starts(start: datetime | None, bin_minutes: int, bins: int) -> list[datetime] | None:
-    if start is None:
-        return None
-    return [start + timedelta(minutes=bin_minutes * i) for i in range(bins + 1)]
 
 
 def time_ticks(bins: int, bin_minutes: int, start: datetime | None) -> list[tuple[int, str]]:
@@ -246,13 +247,11 @@ def _legend(names: list[str], shaded: set[str]) -> list[str]:
     parts = ['<g class="legend">']
     x = float(PLOT_LEFT)
     for name in names:
-        style = STYLES.get(name, SeriesStyle("#555", 1.5))
-        dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        opacity = f' stroke-opacity="{style.opacity}"' if style.opacity < 1 else ""
+        style, extra = _stroke(name)
         parts.append(
             f'<g class="legend-item" data-series="{escape(name)}">'
             f'<line x1="{_number(x)}" x2="{_number(x + 26)}" y1="14" y2="14" stroke="{style.colour}" '
-            f'stroke-width="{_number(max(style.width, 2.5))}"{dash}{opacity}/>'
+            f'stroke-width="{_number(max(style.width, 2.5))}"{extra}/>'
             f'<text x="{_number(x + 32)}" y="18" font-size="13" fill="#222" {FONT}>{escape(name)}</text></g>'
         )
         x += 40 + 8 * len(name)

@@ -13,17 +13,11 @@ from typing import Any
 from runs.engine.expressions import ExpressionSyntaxError, expression_inputs, parse_expression
 from runs.errors import InvalidParameter, RunInvalid
 from runs.replay.edges import finite_number, json_finite, topology_edges
-from runs.replay.loading import read_run_documents, run_directory
-from runs.replay.queries import STATE_MODES
+from runs.replay.loading import SEMANTICS_ALIASES, read_run_documents, run_directory
+from runs.replay.queries import NON_OPERATIONAL_KINDS, STATE_MODES
 from runs.shapes import GraphEdge, GraphNode, GraphNodeSemantics, GraphNodeUi, RunGraph
 
 SEMANTICS_KEYS = ("arrivals", "served", "errors", "queue", "capacity", "externalDemand")
-_SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
-    "queue": ("queue", "queueDepth"),
-    "externalDemand": ("externalDemand", "external_demand"),
-}
-# Topology kinds left out of the operational view (the node set of 06 §6 ``operational``).
-_NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
 
 
 def parse_graph_mode(params: Mapping[str, Sequence[str]]) -> str:
@@ -49,7 +43,7 @@ def _semantics(raw: Mapping[str, Any]) -> GraphNodeSemantics:
     semantics = semantics if isinstance(semantics, Mapping) else {}
 
     def named(key: str) -> str | None:
-        aliases = _SEMANTICS_ALIASES.get(key, (key,))
+        aliases = SEMANTICS_ALIASES.get(key, (key,))
         return next((t for t in (_text(semantics.get(k)) for k in aliases) if t), None)
 
     sla = finite_number(semantics.get("slaMin"))
@@ -140,7 +134,7 @@ def run_graph(data_root: Path, run_id: str, query: Mapping[str, Sequence[str]]) 
     for raw in topology:
         node_id = str(_text(raw.get("id")))
         kind = _text(raw.get("kind")) or "service"
-        if not full and kind.lower() in _NON_OPERATIONAL_KINDS:
+        if not full and kind.lower() in NON_OPERATIONAL_KINDS:
             continue
         semantics = _semantics(raw)
         nodes.append({"id": node_id, "kind": kind, "semantics": semantics, "ui": _ui(raw)})

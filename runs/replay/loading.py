@@ -7,7 +7,6 @@ directory (symlinks followed) before anything is opened.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
@@ -23,7 +22,7 @@ from runs.artifacts.ids import is_valid_run_id
 from runs.artifacts.reader import check_documents_confined
 from runs.canonical import parse_timestamp
 from runs.errors import RunInvalid, RunNotFound
-from runs.replay.edges import FlowEdge, TopologyEdge, flow_edges, topology_edges
+from runs.replay.edges import FlowEdge, finite_number, flow_edges, topology_edges
 from runs.replay.metadata import MetadataEnvelope, ci_get, positive_int, resolve_envelope, text_value
 from runs.replay.series_cache import SizedCache
 
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
 # telemetry.sources order (spec 06 §5); also the order of node warnings.
 METRIC_KEYS = ("arrivals", "served", "errors", "externalDemand", "queue", "capacity")
-_SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
+SEMANTICS_ALIASES: dict[str, tuple[str, ...]] = {
     "queue": ("queue", "queueDepth"),
     "externalDemand": ("externalDemand", "external_demand"),
 }
@@ -113,7 +112,6 @@ class ReplayRun:
     run_warnings: tuple[str, ...]
     has_file_reference: bool
     telemetry_sources_resolved: bool
-    edges: tuple[TopologyEdge, ...] = ()
     flow_edges: tuple[FlowEdge, ...] = ()  # spec 07 §5.2
 
     @property
@@ -167,16 +165,8 @@ def _parse_grid(model: Mapping[str, Any]) -> Grid:
     return Grid(bins, bin_size, unit_text, bin_size * BIN_UNIT_MINUTES[unit_text], start)
 
 
-def _sla_minutes(value: Any) -> float | None:
-    """``slaMin`` when it is a finite number (06 §3); text such as ``"5"`` is not a number here."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _semantics_value(semantics: Mapping[str, Any], metric: str) -> str | None:
-    for key in _SEMANTICS_ALIASES.get(metric, (metric,)):
+    for key in SEMANTICS_ALIASES.get(metric, (metric,)):
         text = text_value(semantics.get(key))
         if text is not None:
             return text
@@ -336,7 +326,8 @@ def _topology(model: Mapping[str, Any], resolver: _Resolver) -> tuple[TopologyNo
             if value is None and metric in ("arrivals", "served"):
                 raise RunInvalid(f"Topology node '{node_id}' has no {metric} semantics.")
             metrics[metric] = resolver.resolve(metric, value)
-        nodes.append(TopologyNode(node_id, kind_text, _sla_minutes(semantics.get("slaMin")), metrics))
+        # slaMin only when it is a finite number (06 §3); text such as "5" is not a number here.
+        nodes.append(TopologyNode(node_id, kind_text, finite_number(semantics.get("slaMin")), metrics))
     return tuple(nodes)
 
 
@@ -509,7 +500,6 @@ def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
         node.source is not None and is_file_uri(node.source) for node in model_nodes
     )
     resolved = has_file_reference and all(ref.status == "file" for ref in file_semantics)
-    edges = topology_edges(model)
 
     return ReplayRun(
         run_id=run_id,
@@ -524,6 +514,5 @@ def load_replay_dir(run_dir: Path, run_id: str) -> ReplayRun:
         run_warnings=_run_warnings(run_json),
         has_file_reference=has_file_reference,
         telemetry_sources_resolved=resolved,
-        edges=edges,
-        flow_edges=flow_edges(edges, {node.id for node in topology}),
+        flow_edges=flow_edges(topology_edges(model), {node.id for node in topology}),
     )

@@ -9,6 +9,9 @@ from runs.errors import InvalidParameter
 
 _BIN = re.compile(r"-?[0-9]{1,9}")
 STATE_MODES = ("operational", "full")
+# Topology kinds that are model plumbing rather than operational components: left out of the
+# ``operational`` node set of /state_window (06 §6) and /graph (07 §4).
+NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
 
 
 def parse_bin_query(params: Mapping[str, Sequence[str]], name: str) -> int:

@@ -30,11 +30,9 @@ def _links(run_id: str, bins: int) -> RunLinks:
     }
 
 
-def _response(
-    replay_run: ReplayRun, run_dir: Path, run_id: str, *, was_reused: bool, read: SeriesReader = read_series
-) -> RunResponse:
+def _response(replay_run: ReplayRun, *, was_reused: bool, read: SeriesReader = read_series) -> RunResponse:
     # The index row is built from the same summary, so detail and listing always agree.
-    summary = read_run_summary(run_dir)
+    summary = read_run_summary(replay_run.run_dir)
     return {
         "isDryRun": False,
         "metadata": build_metadata(replay_run),
@@ -53,14 +51,13 @@ def _response(
         # (ours) what the run was made with, read back from its own files (metadata.json, manifest.json)
         "parameters": json_ready(dict(summary.parameters)),
         "rng": {"seed": summary.seed},
-        "links": _links(run_id, summary.bins),
+        "links": _links(replay_run.run_id, summary.bins),
     }
 
 
 def published_run_response(data_root: Path, run_id: str, *, was_reused: bool = False) -> RunResponse:
     """The RunResponse of the published run ``run_id`` (call it inside a snapshot read)."""
-    replay_run = load_replay_run(data_root, run_id)
-    return _response(replay_run, replay_run.run_dir, run_id, was_reused=was_reused)
+    return _response(load_replay_run(data_root, run_id), was_reused=was_reused)
 
 
 def staged_run_response(
@@ -87,4 +84,4 @@ def staged_run_response(
         found = written.get(real_path)
         return found if found is not None and found.values.size == bins else read_series(real_path, bins)
 
-    return _response(load_replay_dir(stage_dir, run_id), stage_dir, run_id, was_reused=False, read=read)
+    return _response(load_replay_dir(stage_dir, run_id), was_reused=False, read=read)

@@ -32,7 +32,7 @@ from runs.replay.metrics import (
     validate_simulation,
 )
 from runs.replay.numbers import JsonNumber, json_scalar
-from runs.replay.queries import check_bin_range, parse_bin_query, parse_mode_query
+from runs.replay.queries import NON_OPERATIONAL_KINDS, check_bin_range, parse_bin_query, parse_mode_query
 from runs.replay.rendered import (
     RENDERED_CACHE,
     NodeRendering,
@@ -64,10 +64,6 @@ def clear_caches() -> None:
     clear_series_caches()
     clear_run_cache()
     RENDERED_CACHE.clear()
-
-
-# Topology kinds that are model plumbing rather than operational components (§6 `operational`).
-_NON_OPERATIONAL_KINDS = frozenset({"const", "expr", "pmf", "backlog"})
 
 
 def bin_start_text(run: ReplayRun, index: int) -> str | None:
@@ -297,7 +293,7 @@ def state_window(
     nodes = [
         _window_node(run, item, start_bin, stop)
         for item in series
-        if mode == "full" or item.node.kind.lower() not in _NON_OPERATIONAL_KINDS
+        if mode == "full" or item.node.kind.lower() not in NON_OPERATIONAL_KINDS
     ]
     if mode == "full":
         nodes.extend(_model_only_nodes(run, start_bin, stop))

@@ -194,6 +194,20 @@ def test_bulk_delete_action(admin_client: Client, data_root: Path) -> None:
     assert [p.name for p in (data_root / "runs").iterdir() if p.name != ".staging"] == []
 
 
+def test_bulk_delete_drops_a_row_whose_directory_is_gone(admin_client: Client, data_root: Path) -> None:
+    import shutil
+
+    run_ids = [simulation_run("order-system"), simulation_run("support-queue")]
+    shutil.rmtree(data_root / "runs" / run_ids[0])
+    response = admin_client.post(
+        "/admin/runs/run/",
+        {"action": "delete_selected", "_selected_action": run_ids, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Run.objects.count() == 0
+    assert not (data_root / "runs" / run_ids[1]).exists()
+
+
 def test_run_page_shows_parameters_and_seed_as_a_table(admin_client: Client, data_root: Path) -> None:
     run_id = create_run(
         RunRequest(template_id="order-system", parameters={"orderErrorRate": 0.25}, seed=11)

@@ -529,6 +529,24 @@ def test_graph_of_a_run_without_topology_is_409(client: APIClient, data_root: Pa
     assert_problem(client.get(instance), problem("run_invalid", 409, "The model has no topology.", instance))
 
 
+@pytest.mark.parametrize(
+    ("second", "detail"),
+    [
+        ({"kind": "service"}, "Topology node 1 has no id."),
+        ({"id": " A "}, "Topology node id 'A' is used twice."),
+    ],
+)
+def test_graph_and_state_of_a_topology_node_without_a_unique_id_are_409(
+    client: APIClient, data_root: Path, second: dict[str, Any], detail: str
+) -> None:
+    semantics = {"arrivals": "a", "served": "b"}
+    nodes = [{"id": "A", "semantics": semantics}, {**second, "semantics": semantics}]
+    build_run(data_root, RunSpec(model_extra={"topology": {"nodes": nodes}}))
+    for instance in ("/v1/runs/run_state_fixture/graph", "/v1/runs/run_state_fixture/state"):
+        response = client.get(instance + ("?binIndex=0" if instance.endswith("state") else ""))
+        assert_problem(response, problem("run_invalid", 409, detail, instance))
+
+
 def test_a_run_whose_state_is_422_still_has_a_graph(client: APIClient, data_root: Path) -> None:
     spec = RunSpec(
         mode="simulation",

@@ -142,7 +142,12 @@ def test_a_model_file_linked_outside_the_run_is_never_served(
     model = data_root / "runs" / "victim" / "model" / "model.yaml"
     model.unlink()
     model.symlink_to(secret)
-    for path in ("/v1/runs/victim/model", "/v1/runs/victim/state?binIndex=0", "/v1/runs/victim"):
+    for path in (
+        "/v1/runs/victim/model",
+        "/v1/runs/victim/state?binIndex=0",
+        "/v1/runs/victim/graph",
+        "/v1/runs/victim",
+    ):
         response = client.get(path)
         assert response.status_code == 409, (path, response.content)
         assert body_of(response)["code"] == "run_invalid"
@@ -158,7 +163,7 @@ def test_a_model_directory_linked_outside_the_run_is_never_served(
     model_dir = data_root / "runs" / "victim" / "model"
     model_dir.rename(outside)
     model_dir.symlink_to(outside, target_is_directory=True)
-    for path in ("/v1/runs/victim/model", "/v1/runs/victim"):
+    for path in ("/v1/runs/victim/model", "/v1/runs/victim/graph", "/v1/runs/victim"):
         response = client.get(path)
         assert response.status_code == 409, (path, response.content)
         assert body_of(response)["code"] == "run_invalid"

@@ -407,3 +407,12 @@ def test_any_tree_reads_back_as_its_parsed_form(value: Any) -> None:
 def test_a_key_too_long_for_a_reader_is_left_to_the_parser() -> None:
     with pytest.raises(NeedsParsing):
         parsed_form({"k" * 1000: 1})
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, b"bytes"])
+def test_the_parsed_form_refuses_what_the_writer_refuses(value: Any) -> None:
+    message = f"cannot write {type(value).__name__} into a model"
+    with pytest.raises(TypeError, match=message):
+        dump_model_yaml({"value": value})
+    with pytest.raises(TypeError, match=message):
+        parsed_form({"value": value})
